@@ -1,0 +1,94 @@
+"""Splitting a job's total over its milestones, exact to the cent.
+
+This is DESIGN.md's recalculation rule, as one pure function used both for a
+new plan (nothing paid) and for every change of price afterwards:
+
+1. nothing paid: every milestone from its percentage;
+2. fully paid milestones keep their amount; the rest of the total is spread
+   over the open ones by their original percentages;
+3. a partially paid milestone never drops below what was paid on it: if its
+   share would, it is set to what was paid (completed), the rest spread over
+   the others;
+4. unpaid fixed amounts keep their amount (capped by what remains);
+   percentage milestones share the rest;
+5. paid more than the total: open milestones become 0, the excess is credit;
+6. cents by largest remainder, ties to the earlier milestone.
+
+One case the rule does not name: the price rises after every percentage
+milestone is paid. The extra has no open percentage to go to, so it comes
+back as `unplaced` and the caller adds a milestone for it: amounts never
+silently stop adding up.
+"""
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A milestone as the allocator sees it."""
+
+    percent: int | None  # basis points, or None for a fixed amount
+    fixed: int | None  # minor units, or None for a percentage
+    amount: int = 0  # what it asks for now
+    paid: int = 0  # what has been paid on it
+
+    @property
+    def settled(self) -> bool:
+        """Fully paid: its amount is frozen by a price change (rule 2)."""
+        return self.paid > 0 and self.paid >= self.amount
+
+
+@dataclass(frozen=True)
+class Allocation:
+    amounts: tuple[int, ...]
+    credit: int  # paid beyond the total, owed back to the customer
+    unplaced: int  # balance with no open percentage milestone to take it
+
+    @property
+    def allocated(self) -> int:
+        return sum(self.amounts)
+
+
+def split(amount: int, weights: list[int]) -> list[int]:
+    """Split `amount` by `weights`: each part the floor or ceiling of its exact share, summing exactly.
+
+    Largest remainder; ties go to the earlier part.
+    """
+    whole = sum(weights)
+    if not weights:
+        return []
+    if whole <= 0:
+        raise ValueError("weights must add up to more than zero")
+    parts = [amount * w // whole for w in weights]
+    remainders = [amount * w % whole for w in weights]
+    short = amount - sum(parts)
+    for index in sorted(range(len(weights)), key=lambda i: (-remainders[i], i))[:short]:
+        parts[index] += 1
+    return parts
+
+
+def recalculate(total: int, slots: list[Slot]) -> Allocation:
+    """New amounts for every milestone when the total is `total`."""
+    frozen = {i: s.amount for i, s in enumerate(slots) if s.settled}
+    while True:
+        amounts = dict(frozen)
+        left = max(total - sum(frozen.values()), 0)
+        open_ = [i for i in range(len(slots)) if i not in frozen]
+        for i in open_:
+            if slots[i].fixed is not None:
+                amounts[i] = min(slots[i].fixed, left)
+                left -= amounts[i]
+        shared = [i for i in open_ if slots[i].percent is not None]
+        for i, part in zip(shared, split(left, [slots[i].percent for i in shared])):
+            amounts[i] = part
+        short = [i for i in open_ if amounts[i] < slots[i].paid]
+        if not short:
+            break
+        frozen.update((i, slots[i].paid) for i in short)
+    unplaced = 0 if shared else left
+    paid = sum(s.paid for s in slots)
+    return Allocation(
+        amounts=tuple(amounts[i] for i in range(len(slots))),
+        credit=max(paid - total, 0),
+        unplaced=unplaced,
+    )

@@ -1,0 +1,80 @@
+"""The terms of a payment plan: what each milestone asks for and when it is due.
+
+A milestone's share is either a percentage (basis points of what the fixed
+amounts leave over) or a fixed amount in minor units; its trigger ties it to
+the plan being sent, to an event of the job, or to a date.
+"""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from core.errors import InvalidInput
+from core.money import WHOLE, format_percent
+
+DEFAULT_LEAD = timedelta(hours=24)  # "before EVENT" means a day before it, unless told otherwise
+
+
+class TriggerKind(StrEnum):
+    NOW = "now"  # due when the plan is sent (a deposit)
+    BEFORE = "before"  # due `lead` before the event's scheduled start
+    AFTER = "after"  # due when the event is marked done, plus `net_days`
+    DATE = "date"  # due on a calendar date
+
+
+@dataclass(frozen=True)
+class Trigger:
+    kind: TriggerKind
+    event: str | None = None  # the job's event name, as the job spells it
+    lead: timedelta = DEFAULT_LEAD
+    net_days: int = 0
+    on: date | None = None
+
+    def __post_init__(self):
+        if (self.kind in (TriggerKind.BEFORE, TriggerKind.AFTER)) != (self.event is not None):
+            raise ValueError(f"a {self.kind} trigger {'needs' if self.event is None else 'takes no'} event")
+        if (self.kind is TriggerKind.DATE) != (self.on is not None):
+            raise ValueError("a date trigger needs its date, and only it")
+
+
+@dataclass(frozen=True)
+class MilestoneTerms:
+    """One line of a plan as the contractor stated it."""
+
+    label: str
+    trigger: Trigger
+    percent: int | None = None  # basis points
+    fixed: int | None = None  # minor units
+
+    def __post_init__(self):
+        if (self.percent is None) == (self.fixed is None):
+            raise ValueError("a milestone has either a percentage or a fixed amount")
+
+
+def check_plan(terms: list[MilestoneTerms], total: int, money: "callable") -> None:
+    """Raise InvalidInput unless the plan can be paid exactly out of `total`.
+
+    `money` formats minor units for the message. The rules: at least one
+    milestone; percentages add up to exactly 100%; at least one percentage
+    (or "rest") milestone, so the plan still adds up when the price changes;
+    fixed amounts fit within the total.
+    """
+    example = "Example: 25% before measurement, 25% after removal, 50% after installation"
+    if not terms:
+        raise InvalidInput(f"A plan needs at least one payment. {example}")
+    percents = [t.percent for t in terms if t.percent is not None]
+    if not percents:
+        raise InvalidInput(
+            "Every payment in this plan is a fixed amount, so it would stop adding up if the price "
+            "changed. Make the last one 'rest'. Example: $500 now, rest after installation"
+        )
+    if sum(percents) != WHOLE:
+        raise InvalidInput(
+            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100%. "
+            f"{example}"
+        )
+    fixed = sum(t.fixed for t in terms if t.fixed is not None)
+    if fixed > total:
+        raise InvalidInput(
+            f"The fixed amounts ({money(fixed)}) are more than the job's total ({money(total)})."
+        )

@@ -1,0 +1,132 @@
+"""Where a job stands, derived from facts and a `now` — never typed in.
+
+A milestone's status follows from its amount, what was paid on it, the moment
+it falls due (known once its trigger is set: the plan sent, the event
+scheduled or done, the date) and the time now.
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.plan import Trigger
+
+OVERDUE_AFTER = timedelta(days=3)  # the first reminder goes out when a payment turns overdue
+
+
+class Status(StrEnum):
+    UPCOMING = "upcoming"
+    DUE = "due"
+    OVERDUE = "overdue"
+    PARTIALLY_PAID = "partially paid"
+    PAID = "paid"
+
+
+def milestone_status(amount: int, paid: int, due_at: datetime | None, now: datetime) -> Status:
+    if paid >= amount:
+        return Status.PAID
+    if paid > 0:
+        return Status.PARTIALLY_PAID
+    if due_at is None or due_at > now:
+        return Status.UPCOMING
+    if now - due_at >= OVERDUE_AFTER:
+        return Status.OVERDUE
+    return Status.DUE
+
+
+@dataclass(frozen=True)
+class EventView:
+    name: str
+    scheduled_at: datetime | None
+    state: str  # scheduled, done, cancelled
+    done_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    position: int
+    label: str
+    trigger: Trigger
+    percent: int | None
+    fixed: int | None
+    amount: int
+    paid: int
+    due_at: datetime | None  # None until its trigger can say when
+    status: Status
+    event_at: datetime | None = None  # when its event is scheduled (before/after triggers)
+    id: int | None = None
+
+    @property
+    def open_amount(self) -> int:
+        return max(self.amount - self.paid, 0)
+
+    def is_due(self, now: datetime) -> bool:
+        return self.open_amount > 0 and self.due_at is not None and self.due_at <= now
+
+
+@dataclass(frozen=True)
+class JobView:
+    """Everything a message or a page needs to tell a job's story."""
+
+    ref: str
+    title: str
+    state: str  # active, cancelled
+    currency: str
+    locale: str
+    timezone: str  # the customer's
+    customer_name: str
+    customer_phone: str
+    business_name: str
+    business_phone: str
+    total: int
+    paid: int  # every payment received on the job
+    now: datetime
+    plan_sent: bool
+    milestones: tuple[MilestoneView, ...] = ()
+    events: tuple[EventView, ...] = ()
+    payment_instructions: str = ""
+
+    @property
+    def remaining(self) -> int:
+        return max(self.total - self.paid, 0)
+
+    @property
+    def credit(self) -> int:
+        return max(self.paid - self.total, 0)
+
+    @property
+    def due_now(self) -> tuple[MilestoneView, ...]:
+        return tuple(m for m in self.milestones if m.is_due(self.now))
+
+    @property
+    def due_now_amount(self) -> int:
+        return sum(m.open_amount for m in self.due_now)
+
+    @property
+    def upcoming(self) -> tuple[MilestoneView, ...]:
+        return tuple(m for m in self.milestones if m.open_amount > 0 and not m.is_due(self.now))
+
+    @property
+    def next(self) -> MilestoneView | None:
+        """The payment a customer asking "what's next?" means: the first due now, else the first to come."""
+        return next(iter(self.due_now or self.upcoming), None)
+
+
+@dataclass(frozen=True)
+class AmountChange:
+    label: str
+    old: int
+    new: int
+    paid: int
+
+
+@dataclass(frozen=True)
+class PriceChangeView:
+    """A price change, before or after it is applied: old and new amounts side by side."""
+
+    reason: str  # what changed, in words: "Added: Undermount sink $350.00"
+    old_total: int
+    new_total: int
+    paid: int
+    changes: tuple[AmountChange, ...] = field(default=())
+    credit: int = 0
