@@ -1,0 +1,46 @@
+"""What every use case is given: the clock, payment links, defaults, and who is acting."""
+
+from dataclasses import dataclass
+
+from core.clock import Clock
+from core.links import PaymentLinks
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """What a new contractor starts with; each can change their own later."""
+
+    timezone: str = "America/New_York"
+    currency: str = "USD"
+    locale: str = "en_US"
+    region: str = "US"  # for phone numbers typed without a country code
+
+
+@dataclass(frozen=True)
+class Context:
+    clock: Clock
+    links: PaymentLinks
+    defaults: Defaults = Defaults()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who asks. A contractor reaches only their own jobs; a customer only the jobs on their phone."""
+
+    kind: str  # contractor, customer, system
+    key: str  # contractor id, customer phone, or the system part's name
+
+    @classmethod
+    def contractor(cls, contractor_id: int) -> "Actor":
+        return cls("contractor", str(contractor_id))
+
+    @classmethod
+    def customer(cls, phone: str) -> "Actor":
+        return cls("customer", phone)
+
+    @classmethod
+    def system(cls, part: str = "system") -> "Actor":
+        return cls("system", part)
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{self.key}"

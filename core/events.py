@@ -1,0 +1,117 @@
+"""Use cases for the events of a job: add, reschedule, mark done, cancel.
+
+Marking an event done makes its "after" milestones due in the same
+transaction (the customer's payment-due text is queued with it); moving an
+event moves the due moments of its "before" milestones and tells the customer.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from core import messages
+from core.context import Actor, Context
+from core.due import announce_due, refresh_due_times
+from core.errors import Conflict, InvalidInput
+from core.jobs import load_job, require_active
+from core.journal import audit, text_customer
+from core.matching import match_event
+from core.plan import TriggerKind
+from core.status import EventView, JobView
+from core.views import job_view
+from storage.models import Event, Job, Milestone, db
+
+
+@dataclass(frozen=True)
+class EventResult:
+    job: JobView
+    event: str
+    announced: tuple[int, ...] = ()  # milestones whose payment-due text was queued
+
+
+def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime | None) -> EventResult:
+    name = " ".join(name.split())
+    if not name:
+        raise InvalidInput("The event needs a name. Example: /event J-7K2Q Measurement, tomorrow 9am")
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        if any(e.name.lower() == name.lower() for e in job.events):
+            raise Conflict(f"{job.ref} already has an event called {name}. To change its date use /move.")
+        position = Event.select().where(Event.job == job).count()
+        Event.create(job=job, position=position, name=name[:80], scheduled_at=scheduled_at)
+        audit(job, actor, "event_added", now, new={"name": name, "scheduled_at": scheduled_at})
+        return EventResult(job_view(job, now), name)
+
+
+def reschedule_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime) -> EventResult:
+    now = ctx.clock()
+    with db.atomic():
+        job, event = _open_event(actor, ref, name)
+        old = event.scheduled_at
+        Event.update(scheduled_at=scheduled_at).where(Event.id == event.id).execute()
+        record = audit(job, actor, "event_moved", now, old={"name": event.name, "scheduled_at": old},
+                       new={"name": event.name, "scheduled_at": scheduled_at})
+        refresh_due_times(job)
+        view = job_view(job, now)
+        if job.plan_sent_at:
+            moved = EventView(name=event.name, scheduled_at=scheduled_at, state=event.state)
+            text_customer(job.customer, job, "event_moved", messages.event_moved(view, moved),
+                          key=f"event:{event.id}:moved:{record.id}", now=now)
+        return EventResult(view, event.name, tuple(announce_due(ctx, job, now)))
+
+
+def mark_event_done(ctx: Context, actor: Actor, ref: str, name: str) -> EventResult:
+    now = ctx.clock()
+    with db.atomic():
+        job, event = _open_event(actor, ref, name)
+        Event.update(state="done", done_at=now).where(Event.id == event.id).execute()
+        audit(job, actor, "event_done", now, old={"name": event.name, "state": event.state},
+              new={"name": event.name, "state": "done"})
+        refresh_due_times(job)
+        announced = tuple(announce_due(ctx, job, now))
+        return EventResult(job_view(job, now), event.name, announced)
+
+
+def cancel_event(ctx: Context, actor: Actor, ref: str, name: str, milestones_to: str | None = None) -> EventResult:
+    """Cancel an event. Its open milestones move to another event, or become due now ("now").
+
+    Money is never left tied to an event that will not happen: while such
+    milestones exist the contractor must say where they go.
+    """
+    now = ctx.clock()
+    with db.atomic():
+        job, event = _open_event(actor, ref, name)
+        tied = [m for m in Milestone.select().where(Milestone.event == event) if m.paid < m.amount]
+        if tied and not milestones_to:
+            labels = ", ".join(m.label for m in tied)
+            raise Conflict(
+                f"{labels} {'is' if len(tied) == 1 else 'are'} tied to {event.name}. Say where "
+                f"{'it goes' if len(tied) == 1 else 'they go'}: another event, or now. "
+                f"Example: cancel {event.name}, move to Installation"
+            )
+        target = None
+        if milestones_to and milestones_to.strip().lower() != "now":
+            others = [e.name for e in job.events if e.id != event.id and e.state != "cancelled"]
+            target = Event.get(Event.job == job, Event.name == match_event(milestones_to, others))
+        change = {"event": target} if target else {"event": None, "trigger_kind": TriggerKind.NOW.value}
+        ids = [m.id for m in tied]
+        Milestone.update(**change).where(Milestone.id.in_(ids)).execute()
+        Event.update(state="cancelled").where(Event.id == event.id).execute()
+        refresh_due_times(job)
+        if job.plan_sent_at and target is None:
+            # due now: from the moment of cancelling, not from when the plan was sent
+            Milestone.update(due_at=now).where(Milestone.id.in_(ids)).execute()
+        audit(job, actor, "event_cancelled", now, old={"name": event.name, "state": event.state},
+              new={"name": event.name, "state": "cancelled", "milestones_to": target.name if target else "now",
+                   "milestones": [m.label for m in tied]})
+        announced = tuple(announce_due(ctx, job, now))
+        return EventResult(job_view(job, now), event.name, announced)
+
+
+def _open_event(actor: Actor, ref: str, name: str) -> tuple[Job, Event]:
+    job = load_job(actor, ref)
+    require_active(job)
+    events = list(Event.select().where(Event.job == job, Event.state == "scheduled").order_by(Event.position))
+    event = next(e for e in events if e.name == match_event(name, [e.name for e in events]))
+    return job, event

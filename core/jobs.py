@@ -1,0 +1,133 @@
+"""Use cases for contractors and jobs: register, create a job, find it, cancel it, see where it stands."""
+
+import secrets
+from dataclasses import dataclass
+
+from core.context import Actor, Context
+from core.errors import Conflict, InvalidInput, NotFound
+from core.journal import audit
+from core.money import MAX_MAJOR_UNITS, minor_units
+from core.phones import to_e164
+from core.status import JobView
+from core.views import job_view
+from storage.models import Contractor, Customer, Job, LineItem, db
+
+REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud and typed on a phone
+
+
+@dataclass(frozen=True)
+class Item:
+    description: str
+    amount: int  # minor units
+
+
+def register_contractor(ctx: Context, *, business_name: str, telegram_id: int | None = None,
+                        phone: str = "", payment_instructions: str = "") -> Contractor:
+    """A contractor with the installation's defaults; registering again returns the same one."""
+    with db.atomic():
+        if telegram_id is not None:
+            existing = Contractor.get_or_none(Contractor.telegram_id == telegram_id)
+            if existing:
+                return existing
+        name = business_name.strip()
+        if not name:
+            raise InvalidInput("A business name cannot be empty. Example: Whitfield Stone & Tile")
+        d = ctx.defaults
+        contractor = Contractor.create(
+            telegram_id=telegram_id, business_name=name[:120], phone=to_e164(phone, d.region) if phone else "",
+            timezone=d.timezone, currency=d.currency, locale=d.locale,
+            payment_instructions=payment_instructions, created_at=ctx.clock(),
+        )
+        audit(None, Actor.contractor(contractor.id), "contractor_registered", ctx.clock(), new={"name": name})
+        return contractor
+
+
+def load_job(actor: Actor, ref: str) -> Job:
+    """The job `ref` if the actor may see it. Another contractor's job is simply not found."""
+    job = Job.get_or_none(Job.ref == ref.strip().upper())
+    allowed = job is not None and (
+        actor.kind == "system"
+        or (actor.kind == "contractor" and str(job.contractor_id) == actor.key)
+        or (actor.kind == "customer" and job.customer.phone == actor.key)
+    )
+    if not allowed:
+        raise NotFound(f"There is no job {ref.strip()!r} among your jobs. /jobs lists them.")
+    return job
+
+
+def require_active(job: Job) -> None:
+    if job.state != "active":
+        raise Conflict(f"{job.ref} was cancelled; it cannot change any more.")
+
+
+def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, title: str,
+               items: list[Item]) -> JobView:
+    """A new job for the acting contractor: its customer (by phone, reused if known) and its line items."""
+    contractor = Contractor.get_by_id(int(actor.key))
+    name, title = customer_name.strip(), title.strip()
+    if not name:
+        raise InvalidInput("The customer's name is missing. Example: Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000")
+    if not title:
+        raise InvalidInput("The job needs a title. Example: Kitchen countertops")
+    if not items:
+        raise InvalidInput("The job needs a price: a total or at least one line item. Example: $4,000")
+    _check_amounts(items, contractor.currency)
+    e164 = to_e164(phone, ctx.defaults.region)
+    now = ctx.clock()
+    with db.atomic():
+        customer = Customer.get_or_none(Customer.contractor == contractor, Customer.phone == e164)
+        if customer is None:
+            customer = Customer.create(contractor=contractor, name=name[:120], phone=e164,
+                                       timezone=contractor.timezone, created_at=now)
+        job = Job.create(ref=_new_ref(), contractor=contractor, customer=customer, title=title[:200],
+                         currency=contractor.currency, locale=contractor.locale, created_at=now)
+        for position, item in enumerate(items):
+            LineItem.create(job=job, position=position, description=item.description.strip()[:200],
+                            amount=item.amount)
+        audit(job, actor, "job_created", now, new={
+            "customer": name, "phone": e164, "title": title,
+            "items": [[i.description, i.amount] for i in items],
+        })
+        return job_view(job, now)
+
+
+def cancel_job(ctx: Context, actor: Actor, ref: str) -> JobView:
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        Job.update(state="cancelled").where(Job.id == job.id).execute()
+        audit(job, actor, "job_cancelled", now, old={"state": "active"}, new={"state": "cancelled"})
+        job.state = "cancelled"
+        return job_view(job, now)
+
+
+def job_status(ctx: Context, actor: Actor, ref: str) -> JobView:
+    """Where one job stands now: paid, due now, next, remaining."""
+    return job_view(load_job(actor, ref), ctx.clock())
+
+
+def jobs_on_phone(ctx: Context, phone: str) -> list[JobView]:
+    """The active jobs of the customer texting from `phone` (any contractor), oldest first."""
+    now = ctx.clock()
+    jobs = (Job.select().join(Customer)
+            .where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
+    return [job_view(job, now) for job in jobs]
+
+
+def _check_amounts(items: list[Item], currency: str) -> None:
+    limit = MAX_MAJOR_UNITS * 10 ** minor_units(currency)
+    for item in items:
+        if not 0 < item.amount <= limit:
+            raise InvalidInput(f"{item.description!r}: an amount must be more than zero and at most {MAX_MAJOR_UNITS:,} {currency}.")
+    if sum(i.amount for i in items) > limit:
+        raise InvalidInput(f"The job's total is more than {MAX_MAJOR_UNITS:,} {currency}; that cannot be right.")
+
+
+def _new_ref() -> str:
+    """A short reference no other job has: J- and four characters, five once four get crowded."""
+    for length in (4, 4, 4, 5, 5, 5, 6):
+        ref = "J-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(length))
+        if not Job.select().where(Job.ref == ref).exists():
+            return ref
+    raise RuntimeError("could not find a free job reference")

@@ -1,0 +1,51 @@
+"""The two records every change leaves in its own transaction: an audit record and the messages it causes."""
+
+import json
+from datetime import datetime
+
+from core.context import Actor
+from storage.models import AuditRecord, Contractor, Customer, Job, OutboxMessage
+
+
+def audit(job: Job | None, actor: Actor, kind: str, now: datetime, old=None, new=None) -> AuditRecord:
+    """Who did what, when, with the values before and after."""
+    return AuditRecord.create(
+        job=job,
+        actor=str(actor),
+        at=now,
+        kind=kind,
+        old=json.dumps(old or {}, sort_keys=True, default=str),
+        new=json.dumps(new or {}, sort_keys=True, default=str),
+    )
+
+
+def enqueue(
+    *, channel: str, recipient: str, body: str, kind: str, key: str, now: datetime,
+    job: Job | None = None, reply: bool = False,
+) -> bool:
+    """Queue one message for the dispatcher; False when this cause (`key`) already queued one."""
+    inserted = (
+        OutboxMessage.insert(
+            channel=channel, recipient=recipient, body=body, kind=kind, dedupe_key=key,
+            job=job, reply=reply, next_attempt_at=now, created_at=now,
+        )
+        .on_conflict_ignore()
+        .as_rowcount()  # 0 when the key existed, on SQLite as on PostgreSQL
+        .execute()
+    )
+    return bool(inserted)
+
+
+def text_customer(customer: Customer, job: Job, kind: str, body: str, key: str, now: datetime,
+                  reply: bool = False) -> bool:
+    return enqueue(channel="sms", recipient=customer.phone, body=body, kind=kind, key=key, now=now,
+                   job=job, reply=reply)
+
+
+def tell_contractor(contractor: Contractor, job: Job | None, kind: str, body: str, key: str,
+                    now: datetime) -> bool:
+    """A Telegram message to the contractor; nothing to queue until they have a chat with the bot."""
+    if contractor.telegram_id is None:
+        return False
+    return enqueue(channel="telegram", recipient=str(contractor.telegram_id), body=body, kind=kind,
+                   key=key, now=now, job=job)

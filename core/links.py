@@ -1,0 +1,46 @@
+"""Payment links: ``PUBLIC_BASE_URL/p/<token>``, where the token names one job and expires.
+
+The token is ``<ref>.<expiry>.<signature>``: the signature is an HMAC-SHA256
+over the rest with PAYSTAGE_SECRET_KEY, so a link cannot be guessed, changed
+to another job, or used after it expires. A newer link goes out with every
+due message.
+"""
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.errors import NotFound
+
+DEFAULT_TTL = timedelta(days=90)
+
+
+@dataclass(frozen=True)
+class PaymentLinks:
+    base_url: str
+    secret: str
+    ttl: timedelta = DEFAULT_TTL
+
+    def url(self, ref: str, now: datetime) -> str:
+        return f"{self.base_url.rstrip('/')}/p/{self.token(ref, now)}"
+
+    def token(self, ref: str, now: datetime) -> str:
+        payload = f"{ref}.{int((now + self.ttl).timestamp())}"
+        return f"{payload}.{self._sign(payload)}"
+
+    def job_ref(self, token: str, now: datetime) -> str:
+        """The job a token names; NotFound when it was tampered with or has expired."""
+        ref, _, rest = token.partition(".")
+        expiry, _, signature = rest.partition(".")
+        payload = f"{ref}.{expiry}"
+        if not (expiry.isdigit() and hmac.compare_digest(signature, self._sign(payload))):
+            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+        if int(expiry) < now.timestamp():
+            raise NotFound("This payment link has expired. Text PAY to get a new one.")
+        return ref
+
+    def _sign(self, payload: str) -> str:
+        digest = hmac.new(self.secret.encode(), payload.encode(), hashlib.sha256).digest()[:18]
+        return base64.urlsafe_b64encode(digest).decode().rstrip("=")

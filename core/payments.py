@@ -1,0 +1,117 @@
+"""Recording payments and applying them to milestones.
+
+A payment goes to the milestone the payer named, if any, then to the earliest
+open milestones; what no milestone can take is credit owed to the customer.
+A provider's reference makes recording idempotent: a retried webhook finds
+the payment it already recorded.
+"""
+
+from dataclasses import dataclass
+
+from peewee import IntegrityError, fn
+
+from core import messages, notices
+from core.context import Actor, Context
+from core.errors import Conflict, InvalidInput
+from core.jobs import load_job
+from core.journal import audit, tell_contractor, text_customer
+from core.status import JobView
+from core.views import job_view
+from storage.models import Job, Milestone, Payment, PaymentPart, db
+
+
+@dataclass(frozen=True)
+class PaymentResult:
+    job: JobView
+    payment_id: int
+    amount: int
+    applied: tuple[tuple[str, int], ...]  # (milestone label, amount) in the order applied
+    duplicate: bool = False  # the provider's reference was recorded before: nothing new written
+
+
+def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: str, *,
+                   reference: str | None = None, milestone: str | None = None) -> PaymentResult:
+    """Record money received on a job; the customer gets a receipt, the contractor a note if they did not record it."""
+    if amount <= 0:
+        raise InvalidInput("A payment must be more than zero. Example: /paid J-7K2Q 1000 cash")
+    method = " ".join(method.lower().split())[:32] or "other"
+    now = ctx.clock()
+    try:
+        with db.atomic():
+            job = load_job(actor, ref)
+            if reference and (earlier := Payment.get_or_none(Payment.reference == reference)):
+                return _duplicate(earlier, job, now)
+            named = _named_milestone(job, milestone) if milestone else None
+            payment = Payment.create(job=job, amount=amount, method=method, reference=reference,
+                                     milestone=named, received_at=now, actor=str(actor))
+            applied = apply_payments(job, first=named)
+            audit(job, actor, "payment_recorded", now, new={
+                "payment": payment.id, "amount": amount, "method": method, "reference": reference,
+                "applied": applied,
+            })
+            view = job_view(job, now)
+            link = ctx.links.url(job.ref, now)
+            text_customer(job.customer, job, "receipt", messages.receipt(view, amount, method, link),
+                          key=f"payment:{payment.id}:receipt", now=now)
+            if actor.kind != "contractor" or view.credit:
+                tell_contractor(job.contractor, job, "payment_received",
+                                notices.payment_received(view, amount, method), key=f"payment:{payment.id}:notice",
+                                now=now)
+            return PaymentResult(view, payment.id, amount, tuple(applied))
+    except IntegrityError:
+        # another process recorded the same provider reference a moment ago
+        earlier = Payment.get_or_none(Payment.reference == reference) if reference else None
+        if earlier is None:
+            raise
+        return _duplicate(earlier, load_job(actor, ref), now)
+
+
+def apply_payments(job: Job, first: Milestone | None = None) -> list[tuple[str, int]]:
+    """Put what each payment has not yet applied on open milestones: `first`, then in plan order.
+
+    Also called after a price change, so credit left over from earlier
+    payments settles any amount the change opened. Returns (label, amount).
+    """
+    applied_by_payment = dict(
+        PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
+        .join(Payment).where(Payment.job == job).group_by(PaymentPart.payment).tuples()
+    )
+    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
+    if first is not None:
+        milestones.sort(key=lambda m: m.id != first.id)
+    applied = []
+    for payment in Payment.select().where(Payment.job == job).order_by(Payment.id):
+        rest = payment.amount - applied_by_payment.get(payment.id, 0)
+        for m in milestones:
+            take = min(rest, m.amount - m.paid)
+            if take <= 0:
+                continue
+            PaymentPart.create(payment=payment, milestone=m, amount=take)
+            Milestone.update(paid=Milestone.paid + take).where(Milestone.id == m.id).execute()
+            m.paid += take
+            rest -= take
+            applied.append((m.label, take))
+    return applied
+
+
+def _named_milestone(job: Job, name: str) -> Milestone:
+    """A milestone by its number in the plan (1, #2) or the start of its label."""
+    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
+    wanted = name.strip().lstrip("#").lower()
+    if wanted.isdigit() and 1 <= int(wanted) <= len(milestones):
+        return milestones[int(wanted) - 1]
+    matches = [m for m in milestones if m.label.lower().startswith(wanted)]
+    if len(matches) != 1:
+        listed = ", ".join(f"{i}. {m.label}" for i, m in enumerate(milestones, 1)) or "none yet"
+        raise InvalidInput(f"Which payment is {name!r}? Name it by number. This job's payments: {listed}")
+    return matches[0]
+
+
+def _duplicate(earlier: Payment, job: Job, now) -> PaymentResult:
+    if earlier.job_id != job.id:
+        raise Conflict(f"The payment reference {earlier.reference} was already used for another job.")
+    view = job_view(job, now)
+    parts = [(p.milestone.label, p.amount) for p in earlier.parts.order_by(PaymentPart.id)]
+    return PaymentResult(view, earlier.id, earlier.amount, tuple(parts), duplicate=True)
+
+

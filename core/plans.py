@@ -1,0 +1,76 @@
+"""Use cases for a job's payment plan: set it from the contractor's sentence, send it to the customer."""
+
+from functools import partial
+
+from core import messages
+from core.allocation import Slot, recalculate
+from core.context import Actor, Context
+from core.due import announce_due, refresh_due_times
+from core.errors import Conflict
+from core.jobs import load_job, require_active
+from core.journal import audit, text_customer
+from core.money import format_money
+from core.plan import check_plan
+from core.plan_parser import parse_plan
+from core.status import JobView
+from core.views import job_total, job_view
+from storage.models import Event, Job, Milestone, Payment, db
+
+
+def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
+    """Read the plan sentence, replace the job's plan with it, and return the preview.
+
+    Nothing reaches the customer until the plan is sent. A plan can be
+    replaced until the first payment is recorded; after that, price changes
+    recalculate it instead.
+    """
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        if Payment.select().where(Payment.job == job).exists():
+            raise Conflict(f"{job.ref} already has payments, so its plan stays. To change the price use /price.")
+        events = {e.name: e for e in Event.select().where(Event.job == job, Event.state != "cancelled")}
+        terms = parse_plan(sentence, list(events), currency=job.currency, locale=job.locale,
+                           today=now.date())
+        total = job_total(job)
+        check_plan(terms, total, partial(format_money, currency=job.currency, locale=job.locale))
+        amounts = recalculate(total, [Slot(t.percent, t.fixed) for t in terms]).amounts
+        old = [m.label for m in job.milestones]
+        Milestone.delete().where(Milestone.job == job).execute()
+        for position, (t, amount) in enumerate(zip(terms, amounts)):
+            trigger = t.trigger
+            Milestone.create(
+                job=job, position=position, label=t.label, percent=t.percent, fixed=t.fixed,
+                trigger_kind=trigger.kind.value, event=events[trigger.event] if trigger.event else None,
+                lead_minutes=int(trigger.lead.total_seconds() // 60), net_days=trigger.net_days,
+                trigger_date=trigger.on, amount=amount,
+            )
+        was_sent = job.plan_sent_at is not None
+        job.plan_sent_at = None  # a new plan must be sent again
+        job.save(only=[Job.plan_sent_at])
+        audit(job, actor, "plan_set", now, old={"milestones": old, "was_sent": was_sent},
+              new={"sentence": sentence, "milestones": [[t.label, t.percent, t.fixed] for t in terms]})
+        return job_view(job, now)
+
+
+def send_plan(ctx: Context, actor: Actor, ref: str) -> JobView:
+    """Text the plan to the customer; the milestones whose triggers are already met fall due with it."""
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        if not Milestone.select().where(Milestone.job == job).exists():
+            raise Conflict(f"{job.ref} has no plan yet. Example: /plan {job.ref} 25% before measurement, "
+                           "25% after removal, 50% after installation")
+        if job.plan_sent_at is not None:
+            raise Conflict(f"The plan of {job.ref} was already sent. The customer can text PLAN to see it again.")
+        job.plan_sent_at = now
+        job.save(only=[Job.plan_sent_at])
+        record = audit(job, actor, "plan_sent", now)
+        refresh_due_times(job)
+        view = job_view(job, now)
+        text_customer(job.customer, job, "plan", messages.plan_summary(view, ctx.links.url(job.ref, now)),
+                      key=f"job:{job.id}:plan:{record.id}", now=now)
+        announce_due(ctx, job, now)
+        return job_view(job, now)

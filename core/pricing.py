@@ -1,0 +1,160 @@
+"""Changing a job's price: a preview with old and new amounts, then applying it.
+
+A price change is one of: a new total, a line item added, removed or edited.
+Both the preview and the application run the same calculation
+(core.allocation.recalculate) on the same facts, so what the contractor
+confirmed is what the customer is told.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+
+from core import messages, notices
+from core.allocation import Allocation, Slot, recalculate
+from core.context import Actor, Context
+from core.due import announce_due
+from core.errors import InvalidInput
+from core.jobs import load_job, require_active
+from core.journal import audit, tell_contractor, text_customer
+from core.matching import match_name
+from core.money import format_money
+from core.payments import apply_payments
+from core.plan import TriggerKind
+from core.status import AmountChange, PriceChangeView
+from core.views import job_paid, job_view
+from storage.models import Job, LineItem, Milestone, db
+
+EXTRA_LABEL = "Balance after price change"
+
+
+@dataclass(frozen=True)
+class PriceChange:
+    """What the contractor asked for. kind: total, add, remove, edit."""
+
+    kind: str
+    description: str = ""
+    amount: int = 0
+
+    @classmethod
+    def total(cls, amount: int) -> "PriceChange":
+        return cls("total", amount=amount)
+
+    @classmethod
+    def add(cls, description: str, amount: int) -> "PriceChange":
+        return cls("add", description, amount)
+
+    @classmethod
+    def remove(cls, description: str) -> "PriceChange":
+        return cls("remove", description)
+
+    @classmethod
+    def edit(cls, description: str, amount: int) -> "PriceChange":
+        return cls("edit", description, amount)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The worked-out change: new line items, new amounts, and the view of both."""
+
+    items: list[tuple[str, int]]  # (description, amount) after the change
+    milestones: list[Milestone]
+    allocation: Allocation
+    view: PriceChangeView
+
+
+def preview_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange) -> PriceChangeView:
+    """Old and new amounts per milestone; nothing is written."""
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        return _work_out(job, change).view
+
+
+def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange) -> PriceChangeView:
+    """Change the price, recalculate the plan, and tell the customer what changed and why."""
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref)
+        require_active(job)
+        plan = _work_out(job, change)
+        LineItem.delete().where(LineItem.job == job).execute()
+        for position, (description, amount) in enumerate(plan.items):
+            LineItem.create(job=job, position=position, description=description, amount=amount)
+        for m, amount in zip(plan.milestones, plan.allocation.amounts):
+            if amount != m.amount:
+                Milestone.update(amount=amount).where(Milestone.id == m.id).execute()
+        if plan.allocation.unplaced:
+            _add_extra_milestone(job, plan.allocation.unplaced, len(plan.milestones), now)
+        apply_payments(job)
+        view = plan.view
+        record = audit(job, actor, "price_changed", now,
+                       old={"total": view.old_total, "amounts": [c.old for c in view.changes]},
+                       new={"total": view.new_total, "amounts": [c.new for c in view.changes],
+                            "reason": view.reason, "credit": view.credit})
+        if job.plan_sent_at:
+            _tell_customer(ctx, job, view, f"job:{job.id}:price:{record.id}", now)
+            announce_due(ctx, job, now)
+        if view.credit:
+            tell_contractor(job.contractor, job, "credit_owed", notices.credit_owed(job_view(job, now)),
+                            key=f"job:{job.id}:credit:{record.id}", now=now)
+        return view
+
+
+def _work_out(job: Job, change: PriceChange) -> _Plan:
+    items = [(i.description, i.amount) for i in job.line_items.order_by(LineItem.position)]
+    money = partial(format_money, currency=job.currency, locale=job.locale)
+    new_items, reason = _changed_items(items, change, money)
+    old_total, new_total = sum(a for _, a in items), sum(a for _, a in new_items)
+    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
+    allocation = recalculate(new_total, [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones])
+    changes = [AmountChange(m.label, m.amount, new, m.paid) for m, new in zip(milestones, allocation.amounts)]
+    if allocation.unplaced:
+        changes.append(AmountChange(EXTRA_LABEL, 0, allocation.unplaced, 0))
+    view = PriceChangeView(reason=reason, old_total=old_total, new_total=new_total, paid=job_paid(job),
+                           changes=tuple(changes), credit=allocation.credit)
+    return _Plan(new_items, milestones, allocation, view)
+
+
+def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> tuple[list[tuple[str, int]], str]:
+    """The line items after the change, and the change in words."""
+    total = sum(a for _, a in items)
+    names = [d for d, _ in items]
+    if change.kind == "total":
+        if change.amount == total:
+            raise InvalidInput(f"The price is already {money(total)}.")
+        if len(items) == 1:
+            return [(items[0][0], change.amount)], f"Price changed from {money(total)} to {money(change.amount)}"
+        return items + [("Price adjustment", change.amount - total)], \
+            f"Price changed from {money(total)} to {money(change.amount)}"
+    if change.kind == "add":
+        description = " ".join(change.description.split())
+        if not description:
+            raise InvalidInput("The new line item needs a description. Example: /add J-7K2Q Undermount sink, $350")
+        return items + [(description[:200], change.amount)], f"Added: {description} {money(change.amount)}"
+    index = names.index(match_name(change.description, names, noun="line item"))
+    described, old = items[index]
+    if change.kind == "remove":
+        if len(items) == 1:
+            raise InvalidInput(f"{described} is the job's only line item. To change the price use /price.")
+        return items[:index] + items[index + 1:], f"Removed: {described} ({money(old)})"
+    if change.amount == old:
+        raise InvalidInput(f"{described} already costs {money(old)}.")
+    return items[:index] + [(described, change.amount)] + items[index + 1:], \
+        f"Changed: {described} {money(old)} -> {money(change.amount)}"
+
+
+def _add_extra_milestone(job: Job, amount: int, position: int, now: datetime) -> None:
+    """The price rose after every percentage milestone was paid: the difference is due now as its own milestone."""
+    Milestone.create(job=job, position=position, label=EXTRA_LABEL, fixed=amount, amount=amount,
+                     trigger_kind=TriggerKind.NOW.value, due_at=now if job.plan_sent_at else None)
+
+
+def _tell_customer(ctx: Context, job: Job, change: PriceChangeView, key: str, now: datetime) -> None:
+    view = job_view(job, now)
+    link = ctx.links.url(job.ref, now)
+    if view.credit:
+        text_customer(job.customer, job, "credit_owed", messages.credit_owed(view), key=key, now=now)
+    else:
+        text_customer(job.customer, job, "plan_changed", messages.plan_changed(view, change, link), key=key,
+                      now=now)

@@ -1,0 +1,76 @@
+"""Reading a job from storage into the plain views that messages, pages and chats render."""
+
+from datetime import datetime, timedelta
+
+from peewee import fn
+
+from core.plan import Trigger, TriggerKind
+from core.status import EventView, JobView, MilestoneView, milestone_status
+from storage.models import Event, Job, LineItem, Milestone, Payment
+
+
+def trigger_of(milestone: Milestone, events: dict[int, Event]) -> Trigger:
+    event = events.get(milestone.event_id)
+    return Trigger(
+        kind=TriggerKind(milestone.trigger_kind),
+        event=event.name if event else None,
+        lead=timedelta(minutes=milestone.lead_minutes),
+        net_days=milestone.net_days,
+        on=milestone.trigger_date,
+    )
+
+
+def job_total(job: Job) -> int:
+    return LineItem.select(fn.COALESCE(fn.SUM(LineItem.amount), 0)).where(LineItem.job == job).scalar()
+
+
+def job_paid(job: Job) -> int:
+    return Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(Payment.job == job).scalar()
+
+
+def job_view(job: Job, now: datetime) -> JobView:
+    """Everything about one job, as of `now`."""
+    events = {e.id: e for e in Event.select().where(Event.job == job).order_by(Event.position)}
+    milestones = Milestone.select().where(Milestone.job == job).order_by(Milestone.position)
+    plan_sent = job.plan_sent_at is not None
+    customer, contractor = job.customer, job.contractor
+    return JobView(
+        ref=job.ref,
+        title=job.title,
+        state=job.state,
+        currency=job.currency,
+        locale=job.locale,
+        timezone=customer.timezone,
+        customer_name=customer.name,
+        customer_phone=customer.phone,
+        business_name=contractor.business_name,
+        business_phone=contractor.phone,
+        payment_instructions=contractor.payment_instructions,
+        total=job_total(job),
+        paid=job_paid(job),
+        now=now,
+        plan_sent=plan_sent,
+        milestones=tuple(milestone_view(m, events, now, plan_sent) for m in milestones),
+        events=tuple(
+            EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at)
+            for e in events.values()
+        ),
+    )
+
+
+def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_sent: bool) -> MilestoneView:
+    event = events.get(m.event_id)
+    return MilestoneView(
+        id=m.id,
+        position=m.position,
+        label=m.label,
+        trigger=trigger_of(m, events),
+        percent=m.percent,
+        fixed=m.fixed,
+        amount=m.amount,
+        paid=m.paid,
+        due_at=m.due_at,
+        # nothing is due to the customer before they have seen the plan
+        status=milestone_status(m.amount, m.paid, m.due_at if plan_sent else None, now),
+        event_at=event.scheduled_at if event else None,
+    )

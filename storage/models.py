@@ -1,0 +1,196 @@
+"""The tables. Money is integer minor units; every moment is stored as naive UTC.
+
+The schema is created and changed only by the numbered migrations in
+storage/migrations/; these classes are how the rest of the code reads and
+writes it, and a test checks the two agree.
+"""
+
+from datetime import datetime, timezone
+
+from peewee import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+
+class UtcDateTimeField(DateTimeField):
+    """Takes and gives timezone-aware datetimes; stores them as naive UTC."""
+
+    def db_value(self, value):
+        if isinstance(value, datetime):
+            if value.tzinfo is None:
+                raise ValueError(f"{self.name}: naive datetime; Paystage keeps every moment timezone-aware")
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return super().db_value(value)
+
+    def python_value(self, value):
+        value = super().python_value(value)
+        if isinstance(value, datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=timezone.utc)
+        return value
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class Contractor(BaseModel):
+    telegram_id = BigIntegerField(unique=True, null=True)
+    business_name = CharField(max_length=120)
+    phone = CharField(max_length=20, default="")
+    timezone = CharField(max_length=64)
+    currency = CharField(max_length=3)
+    locale = CharField(max_length=16)
+    payment_instructions = TextField(default="")
+    created_at = UtcDateTimeField()
+
+
+class Customer(BaseModel):
+    contractor = ForeignKeyField(Contractor, backref="customers", on_delete="CASCADE")
+    name = CharField(max_length=120)
+    phone = CharField(max_length=20, index=True)  # E.164; inbound SMS find the customer by it
+    timezone = CharField(max_length=64)
+    opted_out_at = UtcDateTimeField(null=True)
+    created_at = UtcDateTimeField()
+
+    class Meta:
+        indexes = ((("contractor", "phone"), True),)
+
+
+class Job(BaseModel):
+    ref = CharField(max_length=12, unique=True)  # J-7K2Q: shown in every message
+    contractor = ForeignKeyField(Contractor, backref="jobs", on_delete="CASCADE")
+    customer = ForeignKeyField(Customer, backref="jobs", on_delete="CASCADE")
+    title = CharField(max_length=200)
+    currency = CharField(max_length=3)
+    locale = CharField(max_length=16)
+    state = CharField(max_length=16, default="active")  # active, cancelled
+    plan_sent_at = UtcDateTimeField(null=True)
+    created_at = UtcDateTimeField()
+
+
+class LineItem(BaseModel):
+    """The job's price is the sum of its line items."""
+
+    job = ForeignKeyField(Job, backref="line_items", on_delete="CASCADE")
+    position = IntegerField()
+    description = CharField(max_length=200)
+    amount = BigIntegerField()
+
+
+class Event(BaseModel):
+    job = ForeignKeyField(Job, backref="events", on_delete="CASCADE")
+    position = IntegerField()
+    name = CharField(max_length=80)
+    scheduled_at = UtcDateTimeField(null=True)
+    state = CharField(max_length=16, default="scheduled")  # scheduled, done, cancelled
+    done_at = UtcDateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("job", "name"), True),)
+
+
+class Milestone(BaseModel):
+    job = ForeignKeyField(Job, backref="milestones", on_delete="CASCADE")
+    position = IntegerField()
+    label = CharField(max_length=80)
+    percent = IntegerField(null=True)  # basis points of what fixed amounts leave
+    fixed = BigIntegerField(null=True)  # minor units
+    trigger_kind = CharField(max_length=8)  # now, before, after, date
+    event = ForeignKeyField(Event, null=True, backref="milestones", on_delete="RESTRICT")
+    lead_minutes = IntegerField(default=0)
+    net_days = IntegerField(default=0)
+    trigger_date = DateField(null=True)
+    amount = BigIntegerField(default=0)
+    paid = BigIntegerField(default=0)  # the sum of its payment parts, kept in the same transaction
+    due_at = UtcDateTimeField(null=True)  # set once the trigger can say when
+    announced_at = UtcDateTimeField(null=True)  # when the payment-due message was queued
+    reminders_sent = IntegerField(default=0)
+
+    class Meta:
+        # the due scan: not yet announced, due_at reached
+        indexes = ((("announced_at", "due_at"), False),)
+
+
+class Payment(BaseModel):
+    job = ForeignKeyField(Job, backref="payments", on_delete="CASCADE")
+    amount = BigIntegerField()
+    method = CharField(max_length=32)
+    reference = CharField(max_length=120, null=True, unique=True)  # provider's id: a retry never records twice
+    milestone = ForeignKeyField(Milestone, null=True, on_delete="SET NULL")  # named by the payer, if any
+    received_at = UtcDateTimeField()
+    actor = CharField(max_length=64)
+
+
+class PaymentPart(BaseModel):
+    """How much of a payment went to which milestone."""
+
+    payment = ForeignKeyField(Payment, backref="parts", on_delete="CASCADE")
+    milestone = ForeignKeyField(Milestone, backref="parts", on_delete="CASCADE")
+    amount = BigIntegerField()
+
+
+class AuditRecord(BaseModel):
+    job = ForeignKeyField(Job, null=True, backref="audit", on_delete="CASCADE")
+    actor = CharField(max_length=64)  # contractor:12, customer:+14155550134, system
+    at = UtcDateTimeField()
+    kind = CharField(max_length=32)
+    old = TextField(default="{}")  # JSON
+    new = TextField(default="{}")  # JSON
+
+
+class OutboxMessage(BaseModel):
+    """A message to send, written in the same transaction as its cause."""
+
+    channel = CharField(max_length=16)  # sms, telegram
+    recipient = CharField(max_length=32)  # E.164 phone, or Telegram chat id
+    body = TextField()
+    kind = CharField(max_length=32)
+    dedupe_key = CharField(max_length=160, unique=True)  # derived from the cause: one cause, one message
+    job = ForeignKeyField(Job, null=True, backref="outbox", on_delete="CASCADE")
+    reply = BooleanField(default=False)  # a direct answer to the customer: quiet hours do not hold it
+    state = CharField(max_length=16, default="pending")  # pending, sending, sent, failed
+    attempts = IntegerField(default=0)
+    next_attempt_at = UtcDateTimeField()
+    created_at = UtcDateTimeField()
+    sent_at = UtcDateTimeField(null=True)
+    provider_id = CharField(max_length=64, null=True)
+    last_error = TextField(default="")
+
+    class Meta:
+        indexes = ((("state", "next_attempt_at"), False),)
+
+
+class InboundMessage(BaseModel):
+    """Provider ids of inbound messages already handled: a provider retry is processed once."""
+
+    provider_id = CharField(max_length=64, unique=True)
+    channel = CharField(max_length=16)
+    received_at = UtcDateTimeField()
+
+
+MODELS = [
+    Contractor,
+    Customer,
+    Job,
+    LineItem,
+    Event,
+    Milestone,
+    Payment,
+    PaymentPart,
+    AuditRecord,
+    OutboxMessage,
+    InboundMessage,
+]
