@@ -1,0 +1,354 @@
+"""Reading the payment plan a contractor types in the Telegram chat.
+
+A plan is one sentence of clauses, one per milestone, separated by commas,
+semicolons or new lines, and by "and" / "then" when what follows has an amount
+of its own (so an event called "Cut and polish" stays whole). Case does not
+matter. A clause is an amount, a trigger and, optionally, a label, in any order:
+
+    amount   25% | 33.33% | 25 percent | $500 | 500 dollars | €1.000,50 (numbers
+             are read in the job's locale) | half | a quarter | three quarters
+             rest | the rest | remainder | balance | remaining: what the other
+             percentages leave to 100%; at most one per plan
+    trigger  now | upfront | up front | on acceptance | on signing
+             before EVENT (DEFAULT_LEAD before it) | 3 days / 48 hours / a week before EVENT
+             after EVENT | 10 days after EVENT | after EVENT net 10 | net 10 days after EVENT
+             on DATE | by DATE, DATE being 2026-12-15, Dec 15, December 15th, 15 Dec or
+             12/15 (month first in US locales, day first elsewhere); without a year,
+             the next such date from today on
+    label    deposit | down payment | final payment | retainer
+
+A deposit, down payment or retainer with no trigger is due now. Without a label
+the trigger names the milestone: "Deposit" (now), "Before Measurement",
+"3 days before Installation", "After Removal", "On Dec 15". EVENT is matched
+loosely to the job's events (core.matching). Small words ("due", "of",
+"payment") pass; any other word is refused, and so is whatever would make us
+guess about money: a bare number, "a third", two amounts in one clause,
+percentages that do not add up to exactly 100%.
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from babel import Locale
+from babel.core import get_global
+from babel.numbers import get_currency_symbol, get_decimal_symbol
+
+from core.errors import InvalidInput
+from core.matching import match_event
+from core.money import WHOLE, format_money, format_percent, minor_units, parse_amount, parse_percent
+from core.plan import DEFAULT_LEAD, MilestoneTerms, Trigger, TriggerKind
+
+EXAMPLE = "Example: 25% before measurement, 25% after removal, 50% after installation"
+WHEN = "Say now, before EVENT, after EVENT or on DATE."
+FRACTIONS = {"half": 5000, "quarter": 2500, "three quarters": 7500}
+LABELS = {"deposit": "Deposit", "down payment": "Down payment", "final payment": "Final payment", "retainer": "Retainer"}
+UPFRONT_LABELS = {"Deposit", "Down payment", "Retainer"}  # due now when the clause names no trigger
+FILLER = {"the", "a", "an", "of", "due", "is", "paid", "payable", "payment", "pay", "as", "and", "then", "plus"}
+NUMBER_WORDS = {"a": 1, "an": 1, "the": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
+                "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}  # by first letter
+MAX_SPAN = timedelta(days=365)  # a longer lead or net is a typo, not a plan
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+MONTH_FIRST_TERRITORIES = {"US"}  # where 12/15 is month/day; everywhere else it is day/month
+CURRENCY_MARKS = {"$": "$", "€": "€", "£": "£", "dollar": "$", "dollars": "$", "bucks": "$",
+                  "euro": "€", "euros": "€", "pound": "£", "pounds": "£"}
+CURRENCY_CODES = ("usd", "eur", "gbp", "cad", "aud", "nzd", "chf")
+
+_NUM = r"\d(?:[\d.,']*\d)?"
+_CODE = "|".join(CURRENCY_CODES)
+_PERCENT = re.compile(r"(?P<neg>-)?(?P<num>\d+(?:[.,]\d+)?)\s?(?:%|percent\b|per cent\b|pct\b)")
+_MONEY = re.compile(rf"(?P<neg>-)?(?P<pre>[$€£]|\b(?:{_CODE})\b)?\s?(?P<num>{_NUM})"
+                    rf"(?:\s?(?P<post>[$€£]|\b(?:dollars?|bucks|euros?|pounds?|{_CODE})\b))?")
+_FRACTION = re.compile(r"\b(?:(?:a|one)\s+)?(?P<name>half|quarter|three\s+quarters)\b")
+_THIRD = re.compile(r"\bthirds?\b")
+_REST = re.compile(r"\b(?:the\s+)?(?:rest|remainder|(?:remaining\s+)?balance|remaining)\b")
+_LABEL = re.compile(r"\b(?:deposit|down\s+payment|final\s+payment|retainer)\b")
+_NOW = re.compile(r"\b(?:now|up[\s-]?front|(?:on|upon|at)\s+(?:acceptance|signing))\b")
+_SIDE = re.compile(r"\b(?:before|after)\b")
+_SPAN = rf"\b(?P<n>\d+|{'|'.join(NUMBER_WORDS)})\s*(?P<unit>hours?|hrs?|h|days?|d|weeks?|wks?|w)\s+"
+_BEFORE = re.compile(rf"(?:{_SPAN})?\bbefore\b(?P<event>.*)")
+_AFTER = re.compile(rf"(?:{_SPAN}|\bnet\s*(?P<net>\d+)(?:\s*days?)?\s+)?\bafter\b(?P<event>.*)")
+_NET_SUFFIX = re.compile(r"\bnet\s*(?P<net>\d+)(?:\s*days?)?\s*$")
+_MONTH = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
+_DATE = re.compile(
+    rf"\b(?:on|by)\s+(?:the\s+)?(?P<date>(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})"
+    rf"|(?P<mm>{_MONTH})\.?\s+(?P<md>\d{{1,2}})(?:st|nd|rd|th)?(?:\s+(?P<my>\d{{4}}))?"
+    rf"|(?P<dd>\d{{1,2}})(?:st|nd|rd|th)?\s+(?:of\s+)?(?P<dm>{_MONTH})\.?(?:\s+(?P<dy>\d{{4}}))?"
+    rf"|(?P<a>\d{{1,2}})/(?P<b>\d{{1,2}})(?:/(?P<y>\d{{4}}|\d{{2}}))?)\b")
+_DATE_COMMA = re.compile(rf"\b(?:{_MONTH})\.?\s+\d{{1,2}}(?:st|nd|rd|th)?,(?=\s*\d{{4}}\b)", re.I)
+_HARD_SPLIT = re.compile(r"[;\n]|(?<!\d),|,(?!\d)")  # "$4,850" and "1.000,50" keep their comma
+_SOFT_SPLIT = re.compile(r"(\s+(?:and\s+then|and|then)\s+)", re.I)
+_CONNECTOR = re.compile(r"^(?:and\s+then|and|then)\b\s*", re.I)
+
+
+@dataclass(frozen=True)
+class _Job:
+    events: list[str]
+    currency: str
+    locale: str
+    today: date
+
+
+@dataclass(frozen=True)
+class _Share:
+    shown: str  # as typed, for messages
+    percent: int | None = None
+    fixed: int | None = None  # neither: the rest
+
+    @property
+    def rest(self) -> bool:
+        return self.percent is None and self.fixed is None
+
+
+@dataclass(frozen=True)
+class _Part:
+    clause: str
+    label: str
+    trigger: Trigger
+    share: _Share
+
+
+def parse_plan(sentence: str, events: list[str], *, currency: str, locale: str, today: date) -> list[MilestoneTerms]:
+    """The milestones the sentence states, in its order; InvalidInput saying what was not understood."""
+    clauses = _split_clauses(sentence)
+    if not clauses:
+        raise InvalidInput(f"The plan is empty: say how much is due and when. {EXAMPLE}")
+    job = _Job(events, currency, locale, today)
+    terms = _settle_rest([_read_clause(clause, job) for clause in clauses])
+    check_percentages(terms)
+    return terms
+
+
+def check_percentages(terms: list[MilestoneTerms]) -> None:
+    """The rules of a plan that need no total: a payment at all, one percentage, 100% exactly."""
+    if not terms:
+        raise InvalidInput(f"A plan needs at least one payment. {EXAMPLE}")
+    percents = [t.percent for t in terms if t.percent is not None]
+    if not percents:
+        raise InvalidInput(
+            "Every payment in this plan is a fixed amount, so it would stop adding up if the price "
+            "changed. Make the last one 'rest'. Example: $500 now, rest after installation"
+        )
+    if sum(percents) != WHOLE:
+        raise InvalidInput(
+            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100% "
+            f"(or end with 'rest after EVENT'). {EXAMPLE}"
+        )
+
+
+def _split_clauses(sentence: str) -> list[str]:
+    """One clause per milestone; "and" / "then" split only before something with an amount."""
+    sentence = _DATE_COMMA.sub(lambda m: m.group()[:-1] + " ", sentence)  # "Dec 15, 2026" is one date
+    clauses = []
+    for piece in _HARD_SPLIT.split(sentence):
+        words = _SOFT_SPLIT.split(_CONNECTOR.sub("", piece.strip()))
+        current = words[0]
+        for joint, part in zip(words[1::2], words[2::2]):
+            if _has_amount(part.lower()):
+                clauses.append(current)
+                current = part
+            else:
+                current += joint + part
+        clauses.append(current)
+    return [clause.strip() for clause in clauses if clause.strip(" .!")]
+
+
+def _amounts(text: str) -> list[re.Match]:
+    """Every explicit amount: a percentage, a fraction, or a number with its currency (a bare one is not)."""
+    found = [*_PERCENT.finditer(text), *_FRACTION.finditer(text),
+             *(m for m in _MONEY.finditer(text) if m["pre"] or m["post"])]
+    return sorted(found, key=re.Match.start)
+
+
+def _has_amount(text: str) -> bool:
+    return bool(_amounts(text) or _REST.search(text) or _THIRD.search(text))
+
+
+def _read_clause(clause: str, job: _Job) -> _Part:
+    try:
+        text, share = _take_share(clause.lower(), job)
+        text, label = _take_label(text)
+        text, trigger = _take_trigger(text, job)
+        if trigger is None and label in UPFRONT_LABELS:
+            trigger = Trigger(TriggerKind.NOW)
+        if trigger is None:
+            raise InvalidInput(f"When is the {share.shown.removeprefix('the ')} due? {WHEN} {EXAMPLE}")
+        unknown = [word for word in re.findall(r"[^\W_]+", text) if word not in FILLER]
+        if unknown:
+            raise InvalidInput(f"I did not understand '{' '.join(unknown)}'. {EXAMPLE}")
+    except InvalidInput as error:
+        raise InvalidInput(f"In '{clause}': {error}") from None
+    return _Part(clause, label or _label_for(trigger), trigger, share)
+
+
+def _blank(text: str, match: re.Match) -> str:
+    """The text with what was read replaced by spaces, so later positions still hold."""
+    return text[: match.start()] + " " * (match.end() - match.start()) + text[match.end():]
+
+
+def _take_share(text: str, job: _Job) -> tuple[str, _Share]:
+    found, rest = _amounts(text), _REST.search(text)
+    if len(found) > 1:
+        shown = " and ".join(m.group().strip() for m in found)
+        raise InvalidInput(f"There is more than one amount here ({shown}); give each payment a clause. {EXAMPLE}")
+    if found:  # "the remaining 50%": the number counts, and the 100% check guards it
+        text = _blank(text, rest) if rest else text
+        return _blank(text, found[0]), _share_of(found[0], job)
+    if rest:
+        return _blank(text, rest), _Share(rest.group())
+    if _THIRD.search(text):
+        raise InvalidInput("A third is not an exact percentage: write 33.33% and 33.34% "
+                           "(or 66.67%), so the plan adds up to exactly 100%.")
+    raise InvalidInput(f"There is no amount here. Write it like 25%, $500, half or rest "
+                       f"(a bare number could be either). {EXAMPLE}")
+
+
+def _share_of(match: re.Match, job: _Job) -> _Share:
+    shown = match.group().strip()
+    if match.re is _FRACTION:
+        return _Share(shown, percent=FRACTIONS[" ".join(match["name"].split())])
+    sign = match["neg"] or ""
+    if match.re is _PERCENT:
+        number = match["num"]
+        if get_decimal_symbol(job.locale) == ",":
+            number = number.replace(",", ".")  # "33,33%" in de_DE
+        return _Share(shown, percent=parse_percent(f"{sign}{number}%"))
+    mark = match["pre"] or match["post"]
+    if mark in CURRENCY_CODES:
+        ours = mark == job.currency.lower()
+    else:
+        ours = CURRENCY_MARKS[mark] in get_currency_symbol(job.currency, locale=job.locale)
+    if not ours:
+        example = format_money(500 * 10 ** minor_units(job.currency), job.currency, job.locale)
+        raise InvalidInput(f"This job is in {job.currency}; write its amounts like {example}, not {shown}.")
+    return _Share(shown, fixed=parse_amount(sign + match["num"], job.currency, job.locale))
+
+
+def _take_label(text: str) -> tuple[str, str | None]:
+    match = _LABEL.search(text)
+    if not match:
+        return text, None
+    return _blank(text, match), LABELS[" ".join(match.group().split())]
+
+
+def _take_trigger(text: str, job: _Job) -> tuple[str, Trigger | None]:
+    found = [*_NOW.finditer(text), *_DATE.finditer(text), *_SIDE.finditer(text)]
+    if len(found) > 1:
+        shown = " and ".join(f"'{m.group()}'" for m in found)
+        raise InvalidInput(f"This payment has two times ({shown}); give it one. {WHEN} {EXAMPLE}")
+    if not found:
+        return text, None
+    match = found[0]
+    if match.re is _NOW:
+        return _blank(text, match), Trigger(TriggerKind.NOW)
+    if match.re is _DATE:
+        return _blank(text, match), Trigger(TriggerKind.DATE, on=_date_of(match, job))
+    match = _BEFORE.search(text) or _AFTER.search(text)
+    return _blank(text, match), _event_trigger(match, job)
+
+
+def _event_trigger(match: re.Match, job: _Job) -> Trigger:
+    """before/after EVENT, with its lead or its net days."""
+    event = match["event"]
+    net = _NET_SUFFIX.search(event)
+    if net:
+        event = event[: net.start()]
+    words = event.split()
+    while words and words[-1] in FILLER:
+        words.pop()
+    name = match_event(" ".join(words), job.events)
+    span = _span(match["n"], match["unit"]) if match["n"] else None
+    if match.re is _BEFORE:
+        return Trigger(TriggerKind.BEFORE, event=name, lead=span if span is not None else DEFAULT_LEAD)
+    nets = [days for days in (match["net"], net and net["net"]) if days]
+    if span is not None and span % timedelta(days=1):
+        raise InvalidInput(f"A payment after an event counts whole days: say 'after {name}' or '2 days after {name}'.")
+    if len(nets) + (span is not None) > 1:
+        raise InvalidInput(f"Say how many days after {name} once: '10 days after {name}'.")
+    net_days = span.days if span is not None else int(nets[0]) if nets else 0
+    if timedelta(days=net_days) > MAX_SPAN:
+        raise InvalidInput(f"{net_days} days after {name} is more than a year; check the number.")
+    return Trigger(TriggerKind.AFTER, event=name, net_days=net_days)
+
+
+def _span(count: str, unit: str) -> timedelta:
+    span = UNITS[unit[0]] * (int(count) if count.isdigit() else NUMBER_WORDS[count])
+    if span > MAX_SPAN:
+        raise InvalidInput(f"'{count} {unit}' is more than a year; check the number.")
+    return span
+
+
+def _date_of(match: re.Match, job: _Job) -> date:
+    if match["iy"]:
+        year, month, day = int(match["iy"]), int(match["im"]), int(match["id"])
+    elif match["mm"] or match["dm"]:
+        month = MONTHS.index((match["mm"] or match["dm"])[:3].title()) + 1
+        day, year = int(match["md"] or match["dd"]), int(match["my"] or match["dy"] or 0)
+    else:
+        first, second = int(match["a"]), int(match["b"])
+        month, day = (first, second) if _month_first(job.locale) else (second, first)
+        year = int(match["y"] or 0)
+        year += 2000 if 0 < year < 100 else 0
+    return _calendar_date(year, month, day, match["date"], job.today)
+
+
+def _calendar_date(year: int, month: int, day: int, shown: str, today: date) -> date:
+    """The date meant; without a year, the next one from today on (Feb 29 waits for a leap year)."""
+    for candidate_year in [year] if year else range(today.year, today.year + 5):
+        try:
+            candidate = date(candidate_year, month, day)
+        except ValueError:
+            continue
+        if year or candidate >= today:
+            break
+    else:
+        raise InvalidInput(f"'{shown}' is not a date. Write it like 2026-12-15, Dec 15 or 15 Dec.")
+    if candidate < today:
+        when = f"{MONTHS[month - 1]} {day}, {candidate.year}"
+        raise InvalidInput(f"{when} is in the past (today is {today.isoformat()}). Give a date from today on.")
+    return candidate
+
+
+def _month_first(locale: str) -> bool:
+    """12/15 is month/day where the locale's territory writes it so (a bare "en" counts as US)."""
+    parsed = Locale.parse(locale)
+    territory = parsed.territory or get_global("likely_subtags").get(parsed.language, "").split("_")[-1]
+    return territory in MONTH_FIRST_TERRITORIES
+
+
+def _label_for(trigger: Trigger) -> str:
+    if trigger.kind is TriggerKind.NOW:
+        return "Deposit"
+    if trigger.kind is TriggerKind.DATE:
+        return f"On {MONTHS[trigger.on.month - 1]} {trigger.on.day}"
+    if trigger.kind is TriggerKind.BEFORE:
+        if trigger.lead == DEFAULT_LEAD:
+            return f"Before {trigger.event}"
+        return f"{_duration(trigger.lead)} before {trigger.event}"
+    if trigger.net_days:
+        return f"{_duration(timedelta(days=trigger.net_days))} after {trigger.event}"
+    return f"After {trigger.event}"
+
+
+def _duration(span: timedelta) -> str:
+    count, unit = (span.days, "day") if not span % timedelta(days=1) else (span // timedelta(hours=1), "hour")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
+def _settle_rest(parts: list[_Part]) -> list[MilestoneTerms]:
+    """Milestone terms, the rest (if any) given what the other percentages leave."""
+    rests = [part for part in parts if part.share.rest]
+    if len(rests) > 1:
+        shown = " and ".join(f"'{part.clause}'" for part in rests)
+        raise InvalidInput(f"Only one payment can be the rest, but {shown} both are. Give one a percentage. {EXAMPLE}")
+    named = sum(part.share.percent or 0 for part in parts)
+    if rests and named >= WHOLE:
+        raise InvalidInput(f"Nothing is left for '{rests[0].clause}': the other percentages already add up "
+                           f"to {format_percent(named)}. {EXAMPLE}")
+    return [
+        MilestoneTerms(part.label, part.trigger, WHOLE - named if part.share.rest else part.share.percent,
+                       part.share.fixed)
+        for part in parts
+    ]
