@@ -13,7 +13,7 @@ from core.context import Context
 from core.journal import text_customer
 from core.plan import Trigger, TriggerKind
 from core.views import job_view, trigger_of
-from storage.models import Event, Job, Milestone
+from storage.models import Event, Job, Milestone, db
 
 
 def due_time(trigger: Trigger, *, sent_at: datetime | None, event: Event | None, tz: str) -> datetime | None:
@@ -67,3 +67,20 @@ def announce_due(ctx: Context, job: Job, now: datetime) -> list[int]:
                 text_customer(job.customer, job, "payment_due", messages.payment_due(view, milestone, link),
                               key=f"milestone:{milestone.id}:due", now=now)
     return claimed
+
+
+def announce_all_due(ctx: Context) -> list[int]:
+    """Announce every milestone of every job that has fallen due by now: the scheduler's scan.
+
+    Reads the (announced_at, due_at) index: only milestones not yet announced
+    whose moment has come are looked at, however many milestones exist.
+    """
+    now = ctx.clock()
+    jobs = (Job.select().join(Milestone)
+            .where(Milestone.announced_at.is_null(), Milestone.due_at <= now, Milestone.paid < Milestone.amount)
+            .distinct())
+    announced = []
+    for job in jobs:
+        with db.atomic():
+            announced += announce_due(ctx, job, now)
+    return announced

@@ -71,7 +71,7 @@ def plan_summary(job: JobView, link: str) -> str:
         ]
         for m in milestones[: s.items]:
             paid = " - paid" if m.status is Status.PAID else ""
-            lines.append(f"- {_clip(m.label, s.label)}: {_money(job, m.amount)} "
+            lines.append(f"- {_labelled(m, job, s)}{_money(job, m.amount)} "
                          f"{_trigger_words(m, job, s.label)}{paid}")
         lines += _more(milestones, s, "at the link below")
         lines += [f"See it and pay: {link}", HELP_LINE]
@@ -360,10 +360,17 @@ def _trigger_words(m: MilestoneView, job: JobView, event_limit: int | None) -> s
 
 
 def _next_line(job: JobView, m: MilestoneView, s: _Squeeze) -> str:
-    label = _clip(m.label, s.label)
     if m.is_due(job.now):
-        return f"Now due: {label}, {_money(job, m.open_amount)}."
-    return f"Next: {label}, {_money(job, m.open_amount)} {_trigger_words(m, job, s.label)}."
+        return f"Now due: {_clip(m.label, s.label)}, {_money(job, m.open_amount)}."
+    return f"Next: {_labelled(m, job, s, ', ')}{_money(job, m.open_amount)} {_trigger_words(m, job, s.label)}."
+
+
+def _labelled(m: MilestoneView, job: JobView, s: _Squeeze, separator: str = ": ") -> str:
+    """"Deposit: " before the amount, or nothing when the label only repeats the trigger ("After Removal")."""
+    label = _clip(m.label, s.label)
+    if _trigger_words(m, job, s.label).lower().startswith(label.lower()):
+        return ""
+    return f"{label}{separator}"
 
 
 def _sentence(text: str) -> str:

@@ -72,10 +72,11 @@ def apply_payments(job: Job, first: Milestone | None = None) -> list[tuple[str, 
     Also called after a price change, so credit left over from earlier
     payments settles any amount the change opened. Returns (label, amount).
     """
-    applied_by_payment = dict(
-        PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
+    applied_by_payment = {
+        payment: int(total)  # a Decimal on PostgreSQL
+        for payment, total in PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
         .join(Payment).where(Payment.job == job).group_by(PaymentPart.payment).tuples()
-    )
+    }
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
     if first is not None:
         milestones.sort(key=lambda m: m.id != first.id)

@@ -107,7 +107,9 @@ def _work_out(job: Job, change: PriceChange) -> _Plan:
     new_items, reason = _changed_items(items, change, money)
     old_total, new_total = sum(a for _, a in items), sum(a for _, a in new_items)
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
-    allocation = recalculate(new_total, [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones])
+    slots = [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones]
+    # without a plan there is nothing to recalculate: the price simply changes
+    allocation = recalculate(new_total, slots) if slots else Allocation((), 0, 0)
     changes = [AmountChange(m.label, m.amount, new, m.paid) for m, new in zip(milestones, allocation.amounts)]
     if allocation.unplaced:
         changes.append(AmountChange(EXTRA_LABEL, 0, allocation.unplaced, 0))
@@ -123,10 +125,10 @@ def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> 
     if change.kind == "total":
         if change.amount == total:
             raise InvalidInput(f"The price is already {money(total)}.")
+        # the old and new totals say it all: no reason in words
         if len(items) == 1:
-            return [(items[0][0], change.amount)], f"Price changed from {money(total)} to {money(change.amount)}"
-        return items + [("Price adjustment", change.amount - total)], \
-            f"Price changed from {money(total)} to {money(change.amount)}"
+            return [(items[0][0], change.amount)], ""
+        return items + [("Price adjustment", change.amount - total)], ""
     if change.kind == "add":
         description = " ".join(change.description.split())
         if not description:

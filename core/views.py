@@ -21,11 +21,12 @@ def trigger_of(milestone: Milestone, events: dict[int, Event]) -> Trigger:
 
 
 def job_total(job: Job) -> int:
-    return LineItem.select(fn.COALESCE(fn.SUM(LineItem.amount), 0)).where(LineItem.job == job).scalar()
+    # int(): PostgreSQL sums a BIGINT column as NUMERIC, which arrives as a Decimal
+    return int(LineItem.select(fn.COALESCE(fn.SUM(LineItem.amount), 0)).where(LineItem.job == job).scalar())
 
 
 def job_paid(job: Job) -> int:
-    return Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(Payment.job == job).scalar()
+    return int(Payment.select(fn.COALESCE(fn.SUM(Payment.amount), 0)).where(Payment.job == job).scalar())
 
 
 def job_view(job: Job, now: datetime) -> JobView:

@@ -30,12 +30,17 @@ def _fresh_postgres():
     return database
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+def pytest_terminal_summary(terminalreporter):
+    if not POSTGRES_URL:
+        terminalreporter.write_line(
+            "PostgreSQL: storage tests ran on SQLite only; set PAYSTAGE_TEST_POSTGRES_URL to run them there too"
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"])
 def database(request, tmp_path):
     """A migrated database the models are bound to (a temporary file for SQLite: threads see it too)."""
     if request.param == "postgres":
-        if not POSTGRES_URL:
-            pytest.skip("PostgreSQL tests skipped: set PAYSTAGE_TEST_POSTGRES_URL to run them")
         database = _fresh_postgres()
     else:
         database = open_database(f"sqlite:///{tmp_path / 'paystage.sqlite3'}")
@@ -48,3 +53,56 @@ def database(request, tmp_path):
 def utc():
     """Build an aware UTC datetime: utc(2026, 12, 1, 9)."""
     return lambda *parts: datetime(*parts, tzinfo=timezone.utc)
+
+
+@pytest.fixture
+def clock():
+    from core.clock import FrozenClock
+
+    return FrozenClock(datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc))
+
+
+@pytest.fixture
+def ctx(database, clock):
+    """A use-case context on the test database with a clock that moves only when told."""
+    from core.context import Context
+    from core.links import PaymentLinks
+
+    return Context(clock=clock, links=PaymentLinks("https://pay.example", "test-secret"))
+
+
+@pytest.fixture
+def contractor(ctx):
+    """A registered contractor with a Telegram chat, as the actor of their own use cases."""
+    from core.context import Actor
+    from core.jobs import register_contractor
+
+    row = register_contractor(ctx, business_name="Granite & Co", telegram_id=555, phone="(415) 555-0100")
+    return Actor.contractor(row.id)
+
+
+@pytest.fixture
+def countertop_job(ctx, contractor, utc):
+    """DESIGN.md's job: $4,000.00, Measurement, Removal, Installation; returns its ref."""
+    from core.events import add_event
+    from core.jobs import Item, create_job
+
+    job = create_job(ctx, contractor, customer_name="Dana Whitfield", phone="(415) 555-0134",
+                     title="Kitchen countertops", items=[Item("Kitchen countertops", 400_000)])
+    add_event(ctx, contractor, job.ref, "Measurement", utc(2026, 12, 3, 14))
+    add_event(ctx, contractor, job.ref, "Removal", utc(2026, 12, 10, 13))
+    add_event(ctx, contractor, job.ref, "Installation", utc(2026, 12, 17, 14))
+    return job.ref
+
+
+@pytest.fixture
+def outbox():
+    """Messages queued so far, oldest first: outbox() -> [(channel, kind, body)]."""
+    from storage.models import OutboxMessage
+
+    def read(kind=None):
+        query = OutboxMessage.select().order_by(OutboxMessage.id)
+        rows = [(m.channel, m.kind, m.body) for m in query]
+        return [r for r in rows if kind is None or r[1] == kind]
+
+    return read

@@ -1,0 +1,47 @@
+"""The `paystage` command: the only place that wires settings, storage and the front ends together."""
+
+import argparse
+import logging
+import sys
+
+from paystage.settings import SettingError, Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="paystage", description="Milestone payment plans for contractors.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="tell the countertop job start to finish on a fresh SQLite file")
+    demo.add_argument("--db", help="where to keep the demo's database (default: DATA_DIR/demo.sqlite3)")
+    db = commands.add_parser("db", help="the database schema")
+    db.add_argument("action", choices=["upgrade", "status"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.command == "demo" else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = Settings.from_env()
+    except SettingError as error:
+        print(f"paystage: {error}", file=sys.stderr)
+        return 2
+    if args.command == "demo":
+        from paystage.demo import run_demo
+
+        run_demo(settings, args.db)
+    elif args.command == "db":
+        return _db(settings, args.action)
+    return 0
+
+
+def _db(settings: Settings, action: str) -> int:
+    from storage.database import open_database, pending, upgrade
+
+    database = open_database(settings.database_url)
+    if action == "upgrade":
+        applied = upgrade(database)
+        print("applied: " + ", ".join(applied) if applied else "the schema is up to date")
+    else:
+        waiting = pending(database)
+        print("pending: " + ", ".join(waiting) if waiting else "the schema is up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Settings from the environment (or a .env file), each with a default that works on a fresh machine.
+
+A malformed setting stops start-up with one line that names it.
+"""
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import phonenumbers
+from babel import Locale, UnknownLocaleError
+from babel.numbers import get_currency_name
+from dotenv import load_dotenv
+
+from core.context import Defaults
+
+
+class SettingError(Exception):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    public_base_url: str
+    secret_key: str
+    defaults: Defaults
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+        if env is None:
+            load_dotenv()
+            env = dict(os.environ)
+        data_dir = Path(env.get("PAYSTAGE_DATA_DIR", "data"))
+        defaults = Defaults(
+            timezone=_timezone(env.get("PAYSTAGE_TIMEZONE", Defaults.timezone)),
+            currency=_currency(env.get("PAYSTAGE_CURRENCY", Defaults.currency)),
+            locale=_locale(env.get("PAYSTAGE_LOCALE", Defaults.locale)),
+            region=_region(env.get("PAYSTAGE_REGION", Defaults.region)),
+        )
+        return cls(
+            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'paystage.sqlite3'}",
+            data_dir=data_dir,
+            public_base_url=_url(env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
+            secret_key=env.get("PAYSTAGE_SECRET_KEY") or _local_secret(data_dir),
+            defaults=defaults,
+        )
+
+
+def _timezone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"PAYSTAGE_TIMEZONE={name!r} is not a timezone; use a name like America/New_York") from None
+    return name
+
+
+def _currency(code: str) -> str:
+    code = code.upper()
+    if get_currency_name(code, locale="en") == code:
+        raise SettingError(f"PAYSTAGE_CURRENCY={code!r} is not an ISO 4217 currency code; use one like USD or EUR")
+    return code
+
+
+def _locale(name: str) -> str:
+    try:
+        return str(Locale.parse(name))
+    except (UnknownLocaleError, ValueError):
+        raise SettingError(f"PAYSTAGE_LOCALE={name!r} is not a locale; use one like en_US or de_DE") from None
+
+
+def _region(code: str) -> str:
+    code = code.upper()
+    if code not in phonenumbers.SUPPORTED_REGIONS:
+        raise SettingError(f"PAYSTAGE_REGION={code!r} is not a phone region; use a country code like US or GB")
+    return code
+
+
+def _url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise SettingError(f"PUBLIC_BASE_URL={url!r} must start with http:// or https://")
+    return url.rstrip("/")
+
+
+def _local_secret(data_dir: Path) -> str:
+    """Without PAYSTAGE_SECRET_KEY, a random key kept in the data directory, so links outlive a restart."""
+    path = data_dir / "secret_key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()

@@ -1,0 +1,72 @@
+"""Events: marking done, moving, cancelling — and what each does to the milestones tied to them."""
+
+import pytest
+
+from core.errors import Conflict, InvalidInput
+from core.events import add_event, cancel_event, mark_event_done, reschedule_event
+from core.jobs import job_status
+from core.plan import TriggerKind
+from core.plans import send_plan, set_plan
+from storage.models import Event
+
+PLAN = "25% before measurement, 25% after removal, 50% after installation"
+
+
+@pytest.fixture
+def planned(ctx, contractor, countertop_job):
+    set_plan(ctx, contractor, countertop_job, PLAN)
+    send_plan(ctx, contractor, countertop_job)
+    return countertop_job
+
+
+def test_marking_an_event_done_twice_is_refused_and_texts_once(ctx, contractor, planned, outbox):
+    mark_event_done(ctx, contractor, planned, "Installation")
+    with pytest.raises(InvalidInput):
+        mark_event_done(ctx, contractor, planned, "Installation")  # no longer an open event
+    assert len([b for _, _, b in outbox("payment_due") if "$2,000.00" in b]) == 1
+
+
+def test_moving_an_event_moves_its_before_payment_and_tells_the_customer(ctx, contractor, planned, outbox, utc):
+    reschedule_event(ctx, contractor, planned, "measure", utc(2026, 12, 5, 14))
+    first = job_status(ctx, contractor, planned).milestones[0]
+    assert first.due_at == utc(2026, 12, 4, 14)
+    assert len(outbox("event_moved")) == 1
+
+
+def test_moving_an_event_into_the_lead_time_makes_its_payment_due_at_once(ctx, clock, contractor, planned,
+                                                                        outbox, utc):
+    reschedule_event(ctx, contractor, planned, "measure", clock() + (utc(2026, 1, 1, 12) - utc(2026, 1, 1)))
+    assert len(outbox("payment_due")) == 1
+
+
+def test_cancelling_an_event_with_money_tied_to_it_asks_where_it_goes(ctx, contractor, planned):
+    with pytest.raises(Conflict, match="tied to Removal"):
+        cancel_event(ctx, contractor, planned, "Removal")
+    assert Event.get(Event.name == "Removal").state == "scheduled"
+
+
+def test_cancelled_event_moves_its_milestones_to_another_event(ctx, contractor, planned):
+    cancel_event(ctx, contractor, planned, "Removal", milestones_to="install")
+    second = job_status(ctx, contractor, planned).milestones[1]
+    assert second.trigger.event == "Installation" and second.trigger.kind is TriggerKind.AFTER
+
+
+def test_cancelled_event_can_make_its_milestones_due_now(ctx, contractor, planned, outbox):
+    result = cancel_event(ctx, contractor, planned, "Removal", milestones_to="now")
+    assert len(result.announced) == 1
+    assert result.job.milestones[1].trigger.kind is TriggerKind.NOW
+    assert len(outbox("payment_due")) == 1
+
+
+def test_adding_an_event_twice_is_refused(ctx, contractor, countertop_job):
+    with pytest.raises(Conflict, match="already has an event"):
+        add_event(ctx, contractor, countertop_job, "measurement", None)
+
+
+def test_event_done_before_the_plan_is_sent_makes_its_payment_due_when_sent(ctx, contractor, countertop_job,
+                                                                            outbox):
+    set_plan(ctx, contractor, countertop_job, PLAN)
+    mark_event_done(ctx, contractor, countertop_job, "Removal")
+    assert outbox() == []
+    send_plan(ctx, contractor, countertop_job)
+    assert len(outbox("payment_due")) == 1
