@@ -5,11 +5,13 @@ currency, shares are ``int`` basis points (25% == 2500, 100% == 10000).
 """
 
 import re
+import unicodedata
 from decimal import Decimal, InvalidOperation
 
 from babel.numbers import (
     NumberFormatError,
     format_currency,
+    get_currency_name,
     get_currency_precision,
     get_currency_symbol,
     parse_decimal,
@@ -56,19 +58,32 @@ def format_money(cents: int, currency: str, locale: str) -> str:
 _AMOUNT_EXAMPLE = "Write it like 4850, 4,850.00 or $4,850."
 
 
+def _symbols(currency: str, locale: str) -> set[str]:
+    """How people write this currency: its code, its symbol here and in English (¥ beside ja_JP's ￥)."""
+    return {currency, get_currency_symbol(currency, locale=locale), get_currency_symbol(currency, locale="en")}
+
+
+def _other_code(text: str) -> bool:
+    """Does `text` name a currency by its ISO code (``500 EUR``)?"""
+    return any(get_currency_name(code, locale="en") != code for code in re.findall(r"[A-Za-z]{3}", text.upper()))
+
+
 def parse_amount(text: str, currency: str, locale: str) -> int:
     """What a person types for money, in minor units: ``$4,000``, ``4000``, ``1.212,50 €``.
 
-    Refuses anything that is not a positive amount below MAX_MAJOR_UNITS.
+    Refuses anything that is not a positive amount below MAX_MAJOR_UNITS, and
+    an amount in another currency (``€5`` on a dollar job) rather than
+    silently reading it as dollars.
     """
     raw = text.strip()
-    cleaned = raw
-    for token in {currency, get_currency_symbol(currency, locale=locale), "$", "€", "£"}:
-        cleaned = cleaned.replace(token, "")
-    cleaned = cleaned.replace(" ", "").replace("\u00a0", "")
+    cleaned = re.sub(r"\s+", "", raw)  # every kind of space: fr_FR groups thousands with U+202F
+    for symbol in sorted(_symbols(currency, locale), key=len, reverse=True):
+        cleaned = re.sub(re.escape(symbol.replace(" ", "")), "", cleaned, flags=re.IGNORECASE)
+    if any(unicodedata.category(c) == "Sc" for c in cleaned) or _other_code(cleaned):
+        raise InvalidInput(f"{raw!r} is not in {currency}, the currency of this job. {_AMOUNT_EXAMPLE}")
     if cleaned.startswith("-") or cleaned.endswith("-"):
         raise InvalidInput(f"An amount cannot be negative: {raw!r}. {_AMOUNT_EXAMPLE}")
-    if not re.fullmatch(r"[0-9][0-9.,']*", cleaned):
+    if not re.fullmatch(r"[0-9][0-9.,'’]*", cleaned):
         raise InvalidInput(f"{raw!r} is not an amount of money. {_AMOUNT_EXAMPLE}")
     try:
         value = parse_decimal(cleaned, locale=locale, strict=True)

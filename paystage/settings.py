@@ -7,6 +7,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
@@ -80,16 +81,24 @@ def _region(code: str) -> str:
 
 
 def _url(url: str) -> str:
-    if not url.startswith(("http://", "https://")):
-        raise SettingError(f"PUBLIC_BASE_URL={url!r} must start with http:// or https://")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingError(f"PUBLIC_BASE_URL={url!r} must be an address like https://pay.example.com")
     return url.rstrip("/")
 
 
 def _local_secret(data_dir: Path) -> str:
-    """Without PAYSTAGE_SECRET_KEY, a random key kept in the data directory, so links outlive a restart."""
+    """Without PAYSTAGE_SECRET_KEY, a random key kept in the data directory, so links outlive a restart.
+
+    The file is created readable by its owner only (never world-readable, not
+    even for a moment); an empty one, left by a crash, is written anew.
+    """
     path = data_dir / "secret_key"
-    if not path.exists():
+    key = path.read_text().strip() if path.exists() else ""
+    if not key:
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(32))
-        path.chmod(0o600)
-    return path.read_text().strip()
+        key = secrets.token_urlsafe(32)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(key)
+    return key

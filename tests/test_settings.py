@@ -71,11 +71,6 @@ def test_a_malformed_setting_stops_start_up_with_a_message_naming_it(data_dir, n
     assert "\n" not in message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _url checks only the scheme prefix, so 'https://' (no host) passes and becomes 'https:'; "
-    "Twilio signatures and payment links are then built from a base URL with no host",
-)
 def test_a_public_base_url_without_a_host_is_refused(data_dir):
     with pytest.raises(SettingError, match="PUBLIC_BASE_URL"):
         Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PUBLIC_BASE_URL": "https://"})
@@ -113,11 +108,6 @@ def test_paystage_secret_key_wins_over_an_existing_key_file(data_dir):
     assert settings.secret_key == "from-the-environment" != generated
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an existing but empty data/secret_key (e.g. a crash between creating and writing it) is read "
-    "as the key, so every link is signed with the empty string",
-)
 def test_an_empty_secret_key_file_is_never_used_as_the_key(data_dir):
     data_dir.mkdir()
     (data_dir / "secret_key").write_text("")
@@ -128,25 +118,15 @@ def test_an_empty_secret_key_file_is_never_used_as_the_key(data_dir):
     assert settings.secret_key != ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: _local_secret writes the key with the process umask (typically 0644) and only then chmods it "
-    "to 0600, so the secret sits world-readable on disk for a moment",
-)
-def test_the_secret_key_is_never_on_disk_with_looser_permissions(data_dir, monkeypatch):
-    looser = []
-    real_write_text = Path.write_text
+def test_the_secret_key_file_is_created_owner_only_from_the_start(data_dir, monkeypatch):
+    created = []
+    real_open = os.open
 
-    def write_text(self, *args, **kwargs):
-        written = real_write_text(self, *args, **kwargs)
-        if self.name == "secret_key" and stat.S_IMODE(self.stat().st_mode) & 0o077:
-            looser.append(oct(stat.S_IMODE(self.stat().st_mode)))
-        return written
+    def spying_open(path, flags, mode=0o777, *args, **kwargs):
+        if Path(path).name == "secret_key" and flags & os.O_CREAT:
+            created.append(mode)
+        return real_open(path, flags, mode, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "write_text", write_text)
-    previous = os.umask(0o022)  # what a typical login shell gives
-    try:
-        Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)})
-    finally:
-        os.umask(previous)
-    assert looser == []
+    monkeypatch.setattr(os, "open", spying_open)
+    Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)})
+    assert created == [0o600]  # the mode is given at creation, not fixed up by a chmod afterwards
