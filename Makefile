@@ -9,6 +9,7 @@ run: $(VENV)/.installed
 	$(BIN)/paystage demo
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check --quiet core storage sms bot paystage tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test

@@ -66,7 +66,8 @@ def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, ti
     contractor = Contractor.get_by_id(int(actor.key))
     name, title = customer_name.strip(), title.strip()
     if not name:
-        raise InvalidInput("The customer's name is missing. Example: Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000")
+        raise InvalidInput("The customer's name is missing. "
+                           "Example: Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000")
     if not title:
         raise InvalidInput("The job needs a title. Example: Kitchen countertops")
     if not items:
@@ -119,7 +120,8 @@ def _check_amounts(items: list[Item], currency: str) -> None:
     limit = MAX_MAJOR_UNITS * 10 ** minor_units(currency)
     for item in items:
         if not 0 < item.amount <= limit:
-            raise InvalidInput(f"{item.description!r}: an amount must be more than zero and at most {MAX_MAJOR_UNITS:,} {currency}.")
+            raise InvalidInput(f"{item.description!r}: an amount must be more than zero "
+                               f"and at most {MAX_MAJOR_UNITS:,} {currency}.")
     if sum(i.amount for i in items) > limit:
         raise InvalidInput(f"The job's total is more than {MAX_MAJOR_UNITS:,} {currency}; that cannot be right.")
 

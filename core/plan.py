@@ -5,6 +5,7 @@ amounts leave over) or a fixed amount in minor units; its trigger ties it to
 the plan being sent, to an event of the job, or to a date.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
@@ -51,17 +52,17 @@ class MilestoneTerms:
             raise ValueError("a milestone has either a percentage or a fixed amount")
 
 
-def check_plan(terms: list[MilestoneTerms], total: int, money: "callable") -> None:
-    """Raise InvalidInput unless the plan can be paid exactly out of `total`.
+EXAMPLE = "Example: 25% before measurement, 25% after removal, 50% after installation"
 
-    `money` formats minor units for the message. The rules: at least one
-    milestone; percentages add up to exactly 100%; at least one percentage
-    (or "rest") milestone, so the plan still adds up when the price changes;
-    fixed amounts fit within the total.
+
+def check_percentages(terms: list[MilestoneTerms]) -> None:
+    """The rules of a plan that need no total: a payment at all, one percentage, 100% exactly.
+
+    At least one percentage (or "rest") milestone keeps the plan adding up
+    when the price changes.
     """
-    example = "Example: 25% before measurement, 25% after removal, 50% after installation"
     if not terms:
-        raise InvalidInput(f"A plan needs at least one payment. {example}")
+        raise InvalidInput(f"A plan needs at least one payment. {EXAMPLE}")
     percents = [t.percent for t in terms if t.percent is not None]
     if not percents:
         raise InvalidInput(
@@ -70,9 +71,14 @@ def check_plan(terms: list[MilestoneTerms], total: int, money: "callable") -> No
         )
     if sum(percents) != WHOLE:
         raise InvalidInput(
-            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100%. "
-            f"{example}"
+            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100% "
+            f"(or end with 'rest after EVENT'). {EXAMPLE}"
         )
+
+
+def check_plan(terms: list[MilestoneTerms], total: int, money: Callable[[int], str]) -> None:
+    """Raise InvalidInput unless the plan can be paid exactly out of `total` (`money` formats amounts)."""
+    check_percentages(terms)
     fixed = sum(t.fixed for t in terms if t.fixed is not None)
     if fixed > total:
         raise InvalidInput(

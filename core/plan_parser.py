@@ -37,12 +37,12 @@ from babel.numbers import get_currency_symbol, get_decimal_symbol
 from core.errors import InvalidInput
 from core.matching import match_event
 from core.money import WHOLE, format_money, format_percent, minor_units, parse_amount, parse_percent
-from core.plan import DEFAULT_LEAD, MilestoneTerms, Trigger, TriggerKind
+from core.plan import DEFAULT_LEAD, EXAMPLE, MilestoneTerms, Trigger, TriggerKind, check_percentages
 
-EXAMPLE = "Example: 25% before measurement, 25% after removal, 50% after installation"
 WHEN = "Say now, before EVENT, after EVENT or on DATE."
 FRACTIONS = {"half": 5000, "quarter": 2500, "three quarters": 7500}
-LABELS = {"deposit": "Deposit", "down payment": "Down payment", "final payment": "Final payment", "retainer": "Retainer"}
+LABELS = {"deposit": "Deposit", "down payment": "Down payment", "final payment": "Final payment",
+          "retainer": "Retainer"}
 UPFRONT_LABELS = {"Deposit", "Down payment", "Retainer"}  # due now when the clause names no trigger
 FILLER = {"the", "a", "an", "of", "due", "is", "paid", "payable", "payment", "pay", "as", "and", "then", "plus"}
 NUMBER_WORDS = {"a": 1, "an": 1, "the": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5,
@@ -119,23 +119,6 @@ def parse_plan(sentence: str, events: list[str], *, currency: str, locale: str, 
     terms = _settle_rest([_read_clause(clause, job) for clause in clauses])
     check_percentages(terms)
     return terms
-
-
-def check_percentages(terms: list[MilestoneTerms]) -> None:
-    """The rules of a plan that need no total: a payment at all, one percentage, 100% exactly."""
-    if not terms:
-        raise InvalidInput(f"A plan needs at least one payment. {EXAMPLE}")
-    percents = [t.percent for t in terms if t.percent is not None]
-    if not percents:
-        raise InvalidInput(
-            "Every payment in this plan is a fixed amount, so it would stop adding up if the price "
-            "changed. Make the last one 'rest'. Example: $500 now, rest after installation"
-        )
-    if sum(percents) != WHOLE:
-        raise InvalidInput(
-            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100% "
-            f"(or end with 'rest after EVENT'). {EXAMPLE}"
-        )
 
 
 def _split_clauses(sentence: str) -> list[str]:

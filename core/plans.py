@@ -1,6 +1,7 @@
 """Use cases for a job's payment plan: set it from the contractor's sentence, send it to the customer."""
 
 from functools import partial
+from zoneinfo import ZoneInfo
 
 from core import messages
 from core.allocation import Slot, recalculate
@@ -32,7 +33,7 @@ def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
             raise Conflict(f"{job.ref} already has payments, so its plan stays. To change the price use /price.")
         events = {e.name: e for e in Event.select().where(Event.job == job, Event.state != "cancelled")}
         terms = parse_plan(sentence, list(events), currency=job.currency, locale=job.locale,
-                           today=now.date())
+                           today=now.astimezone(ZoneInfo(job.customer.timezone)).date())
         total = job_total(job)
         check_plan(terms, total, partial(format_money, currency=job.currency, locale=job.locale))
         amounts = recalculate(total, [Slot(t.percent, t.fixed) for t in terms]).amounts

@@ -15,7 +15,8 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade", "status"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command == "demo" else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.WARNING if args.command == "demo" else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         settings = Settings.from_env()
     except SettingError as error:

@@ -1,5 +1,6 @@
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments, to_gsm7
 

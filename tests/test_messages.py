@@ -2,7 +2,8 @@ from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from core import messages
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments

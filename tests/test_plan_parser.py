@@ -6,8 +6,8 @@ from hypothesis import strategies as st
 
 from core.errors import InvalidInput
 from core.money import WHOLE, format_percent
-from core.plan import DEFAULT_LEAD, MilestoneTerms, Trigger, TriggerKind
-from core.plan_parser import check_percentages, parse_plan
+from core.plan import DEFAULT_LEAD, MilestoneTerms, Trigger, TriggerKind, check_percentages
+from core.plan_parser import parse_plan
 
 EVENTS = ["Measurement", "Removal", "Installation", "Final walkthrough", "Demolition"]
 TODAY = date(2026, 11, 25)
@@ -320,7 +320,8 @@ def test_percentages_must_add_up_to_exactly_100(sentence, total):
     assert f"add up to {total}; they must add up to exactly 100%" in refusal(sentence)
 
 
-@pytest.mark.parametrize("sentence", ["100% now, rest after install", "60% now, 60% before install, rest after install"])
+@pytest.mark.parametrize("sentence", ["100% now, rest after install",
+                                      "60% now, 60% before install, rest after install"])
 def test_a_rest_with_nothing_left_is_refused(sentence):
     assert "Nothing is left for 'rest after install'" in refusal(sentence)
 

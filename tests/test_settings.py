@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from core.context import Defaults
-from paystage.settings import Settings, SettingError
+from paystage.settings import SettingError, Settings
 
 
 @pytest.fixture
