@@ -15,7 +15,7 @@ from core.plan import check_plan
 from core.plan_parser import parse_plan
 from core.status import JobView
 from core.views import job_total, job_view
-from storage.models import Event, Job, Milestone, Payment, db
+from storage.models import Event, Job, Milestone, OutboxMessage, Payment, db
 
 
 def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
@@ -48,6 +48,10 @@ def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
                 trigger_date=trigger.on, amount=amount,
             )
         was_sent = job.plan_sent_at is not None
+        # texts about the replaced plan that have not gone out yet never will
+        OutboxMessage.update(state="cancelled").where(
+            OutboxMessage.job == job, OutboxMessage.state == "pending", OutboxMessage.channel == "sms"
+        ).execute()
         job.plan_sent_at = None  # a new plan must be sent again
         job.save(only=[Job.plan_sent_at])
         audit(job, actor, "plan_set", now, old={"milestones": old, "was_sent": was_sent},

@@ -161,7 +161,7 @@ class OutboxMessage(BaseModel):
     dedupe_key = CharField(max_length=160, unique=True)  # derived from the cause: one cause, one message
     job = ForeignKeyField(Job, null=True, backref="outbox", on_delete="CASCADE")
     reply = BooleanField(default=False)  # a direct answer to the customer: quiet hours do not hold it
-    state = CharField(max_length=16, default="pending")  # pending, sending, sent, failed
+    state = CharField(max_length=16, default="pending")  # pending, sending, sent, failed, cancelled
     attempts = IntegerField(default=0)
     next_attempt_at = UtcDateTimeField()
     created_at = UtcDateTimeField()

@@ -95,3 +95,40 @@ def test_the_whole_story_ends_paid_in_full(ctx, clock, contractor, countertop_jo
     kinds = [kind for channel, kind, _ in outbox() if channel == "sms"]
     assert kinds == ["plan", "payment_due", "receipt", "plan_changed", "payment_due", "receipt",
                      "payment_due", "receipt"]
+
+
+def test_a_plan_sentence_that_cannot_be_read_writes_nothing(ctx, contractor, countertop_job):
+    from core.errors import InvalidInput
+    from storage.models import AuditRecord, Milestone
+
+    before = AuditRecord.select().count()
+    for sentence in ["25% before pour, 75% after installation", "25% now, 50% after installation",
+                     "$5,000 now, rest after installation"]:
+        try:
+            set_plan(ctx, contractor, countertop_job, sentence)
+        except InvalidInput as error:
+            assert str(error)
+        else:
+            raise AssertionError(f"{sentence!r} was accepted")
+    assert Milestone.select().count() == 0 and AuditRecord.select().count() == before
+
+
+def test_a_new_plan_replaces_a_sent_one_until_money_arrives(ctx, contractor, countertop_job, outbox):
+    from core.errors import Conflict
+    from storage.models import OutboxMessage
+
+    set_plan(ctx, contractor, countertop_job, PLAN)
+    send_plan(ctx, contractor, countertop_job)
+    replaced = set_plan(ctx, contractor, countertop_job, "half now, half after install")
+    assert amounts(replaced) == [200_000, 200_000] and not replaced.plan_sent
+    send_plan(ctx, contractor, countertop_job)
+    assert len(outbox("plan")) == 2
+    states = [m.state for m in OutboxMessage.select().where(OutboxMessage.kind == "plan").order_by(OutboxMessage.id)]
+    assert states == ["cancelled", "pending"]  # the first plan's text, not yet sent, never will be
+    record_payment(ctx, contractor, countertop_job, 200_000, "cash")
+    try:
+        set_plan(ctx, contractor, countertop_job, PLAN)
+    except Conflict as error:
+        assert "/price" in str(error)
+    else:
+        raise AssertionError("a plan with payments was replaced")

@@ -230,6 +230,14 @@ def test_plan_summary_lists_each_milestone_with_its_amount_and_trigger():
     ]
 
 
+def test_plan_summary_leaves_out_a_label_that_only_repeats_the_trigger():
+    milestones = plan(milestone("Before Measurement", BEFORE_MEASUREMENT, 100_000, event_at=MEASUREMENT_AT),
+                      milestone("After Installation", AFTER_INSTALLATION, 300_000))
+    lines = messages.plan_summary(job(milestones), LINK).splitlines()
+    assert "- $1,000.00 before Measurement (Tue, Dec 1)" in lines
+    assert "- $3,000.00 after Installation" in lines
+
+
 def test_plan_summary_marks_paid_milestones():
     milestones = plan(milestone("Deposit", NOW_, 50_000, paid=50_000), milestone("Rest", ON_DEC_15, 350_000))
     text = messages.plan_summary(job(milestones), LINK)

@@ -1,0 +1,47 @@
+"""The `paystage` command, run as a user runs it: a separate process with its own environment."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+def paystage(*args, tmp_path, **env):
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("PAYSTAGE_", "DATABASE_URL"))}
+    environment.update(PAYSTAGE_DATA_DIR=str(tmp_path / "data"), **env)
+    return subprocess.run([sys.executable, "-m", "paystage.cli", *args], capture_output=True, text=True,
+                          env=environment, cwd=tmp_path, timeout=120)
+
+
+def test_demo_tells_the_countertop_story_to_the_last_receipt(tmp_path):
+    run = paystage("demo", tmp_path=tmp_path)
+    assert run.returncode == 0, run.stderr
+    out = run.stdout
+    assert "$1,000.00 before Measurement" in out  # the plan as the customer reads it
+    assert "After Removal: $1,000.00 -> $1,283.33" in out  # DESIGN's price change after the first payment
+    assert "After Installation: $2,000.00 -> $2,566.67" in out
+    assert "paid in full" in out
+    assert out.count("SMS to customer (payment_due)") == 3
+    assert (tmp_path / "data" / "demo.sqlite3").exists()
+
+
+def test_demo_starts_from_a_fresh_file_each_time(tmp_path):
+    first = paystage("demo", tmp_path=tmp_path)
+    again = paystage("demo", tmp_path=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("SMS to customer") == first.stdout.count("SMS to customer")
+
+
+def test_db_upgrade_applies_the_migrations_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'main.sqlite3'}"
+    assert "pending: 0001_initial" in paystage("db", "status", tmp_path=tmp_path, DATABASE_URL=url).stdout
+    assert "applied: 0001_initial" in paystage("db", "upgrade", tmp_path=tmp_path, DATABASE_URL=url).stdout
+    assert "up to date" in paystage("db", "upgrade", tmp_path=tmp_path, DATABASE_URL=url).stdout
+
+
+@pytest.mark.parametrize("setting, value", [("PAYSTAGE_TIMEZONE", "Mars/Olympus"), ("PAYSTAGE_CURRENCY", "ZZZ")])
+def test_a_malformed_setting_stops_with_one_line_naming_it(tmp_path, setting, value):
+    run = paystage("db", "status", tmp_path=tmp_path, **{setting: value})
+    assert run.returncode == 2
+    assert run.stderr.count("\n") == 1 and setting in run.stderr
