@@ -64,11 +64,15 @@ def seed(jobs: int) -> list[str]:
             Event.insert_many([dict(job=j, position=p, name=name, scheduled_at=NOW + timedelta(days=2 + 7 * p))
                                for j in job_ids for p, name in enumerate(["Measurement", "Removal", "Installation"])
                                ]).execute()
+            event_ids = dict(((e.job_id, e.position), e.id) for e in
+                             Event.select(Event.id, Event.job, Event.position).where(Event.job.in_(job_ids)))
             Milestone.insert_many([
                 dict(job=j, position=p, label=label, percent=pc, trigger_kind=kind, amount=amount,
-                     paid=amount if p == 0 else 0, due_at=NOW if p == 0 else None, announced_at=NOW if p == 0 else None)
+                     event=event_ids[(j, p)] if kind == "after" else None,
+                     paid=amount if p == 0 else 0, due_at=NOW if p == 0 else None,
+                     announced_at=NOW if p == 0 else None)
                 for j in job_ids
-                for p, (label, pc, kind, amount) in enumerate([("Before Measurement", 2500, "now", 100_000),
+                for p, (label, pc, kind, amount) in enumerate([("Deposit", 2500, "now", 100_000),
                                                                ("After Removal", 2500, "after", 100_000),
                                                                ("After Installation", 5000, "after", 200_000)])
             ]).execute()
