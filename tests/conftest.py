@@ -95,6 +95,19 @@ def countertop_job(ctx, contractor, utc):
     return job.ref
 
 
+PLAN = "25% before measurement, 25% after removal, 50% after installation"
+
+
+@pytest.fixture
+def planned(ctx, contractor, countertop_job):
+    """The countertop job with DESIGN's plan set and sent to the customer; returns its ref."""
+    from core.plans import send_plan, set_plan
+
+    set_plan(ctx, contractor, countertop_job, PLAN)
+    send_plan(ctx, contractor, countertop_job)
+    return countertop_job
+
+
 @pytest.fixture
 def outbox():
     """Messages queued so far, oldest first: outbox() -> [(channel, kind, body)]."""

@@ -12,13 +12,6 @@ from storage.models import Event
 PLAN = "25% before measurement, 25% after removal, 50% after installation"
 
 
-@pytest.fixture
-def planned(ctx, contractor, countertop_job):
-    set_plan(ctx, contractor, countertop_job, PLAN)
-    send_plan(ctx, contractor, countertop_job)
-    return countertop_job
-
-
 def test_marking_an_event_done_twice_is_refused_and_texts_once(ctx, contractor, planned, outbox):
     mark_event_done(ctx, contractor, planned, "Installation")
     with pytest.raises(InvalidInput):

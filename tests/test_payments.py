@@ -6,17 +6,7 @@ from core.context import Actor
 from core.errors import InvalidInput, NotFound
 from core.jobs import job_status
 from core.payments import record_payment
-from core.plans import send_plan, set_plan
 from storage.models import Payment, PaymentPart
-
-PLAN = "25% before measurement, 25% after removal, 50% after installation"
-
-
-@pytest.fixture
-def planned(ctx, contractor, countertop_job):
-    set_plan(ctx, contractor, countertop_job, PLAN)
-    send_plan(ctx, contractor, countertop_job)
-    return countertop_job
 
 
 def paid(ctx, contractor, ref):

@@ -6,18 +6,8 @@ from core.context import Actor
 from core.errors import Conflict, InvalidInput
 from core.jobs import Item, cancel_job, create_job, job_status
 from core.payments import record_payment
-from core.plans import send_plan, set_plan
 from core.pricing import EXTRA_LABEL, PriceChange, apply_price_change, preview_price_change
 from storage.models import AuditRecord, LineItem
-
-PLAN = "25% before measurement, 25% after removal, 50% after installation"
-
-
-@pytest.fixture
-def planned(ctx, contractor, countertop_job):
-    set_plan(ctx, contractor, countertop_job, PLAN)
-    send_plan(ctx, contractor, countertop_job)
-    return countertop_job
 
 
 def test_adding_a_line_item_raises_the_total_and_recalculates(ctx, contractor, planned, outbox):
