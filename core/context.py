@@ -1,9 +1,11 @@
 """What every use case is given: the clock, payment links, defaults, and who is acting."""
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from core.clock import Clock
 from core.links import PaymentLinks
+from core.status import OVERDUE_AFTER
 
 
 @dataclass(frozen=True)
@@ -17,10 +19,20 @@ class Defaults:
 
 
 @dataclass(frozen=True)
+class ReminderPolicy:
+    """Overdue reminders: the first `first` after a payment falls due, then every `every`, at most `most`."""
+
+    first: timedelta = OVERDUE_AFTER
+    every: timedelta = timedelta(days=7)
+    most: int = 3
+
+
+@dataclass(frozen=True)
 class Context:
     clock: Clock
     links: PaymentLinks
     defaults: Defaults = Defaults()
+    reminders: ReminderPolicy = ReminderPolicy()
 
 
 @dataclass(frozen=True)

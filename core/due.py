@@ -54,10 +54,12 @@ def announce_due(ctx: Context, job: Job, now: datetime) -> list[int]:
         Milestone.due_at <= now,
         Milestone.paid < Milestone.amount,
     )
+    policy = ctx.reminders
     claimed = [
         m.id
         for m in candidates
-        if Milestone.update(announced_at=now).where(Milestone.id == m.id, Milestone.announced_at.is_null()).execute()
+        if Milestone.update(announced_at=now, next_reminder_at=now + policy.first if policy.most else None)
+        .where(Milestone.id == m.id, Milestone.announced_at.is_null()).execute()
     ]
     if claimed:
         view = job_view(job, now)

@@ -21,13 +21,13 @@ def audit(job: Job | None, actor: Actor, kind: str, now: datetime, old=None, new
 
 def enqueue(
     *, channel: str, recipient: str, body: str, kind: str, key: str, now: datetime,
-    job: Job | None = None, reply: bool = False,
+    job: Job | None = None, reply: bool = False, timezone: str | None = None,
 ) -> bool:
     """Queue one message for the dispatcher; False when this cause (`key`) already queued one."""
     inserted = (
         OutboxMessage.insert(
             channel=channel, recipient=recipient, body=body, kind=kind, dedupe_key=key,
-            job=job, reply=reply, next_attempt_at=now, created_at=now,
+            job=job, reply=reply, timezone=timezone, next_attempt_at=now, created_at=now,
         )
         .on_conflict_ignore()
         .as_rowcount()  # 0 when the key existed, on SQLite as on PostgreSQL
@@ -39,7 +39,7 @@ def enqueue(
 def text_customer(customer: Customer, job: Job, kind: str, body: str, key: str, now: datetime,
                   reply: bool = False) -> bool:
     return enqueue(channel="sms", recipient=customer.phone, body=body, kind=kind, key=key, now=now,
-                   job=job, reply=reply)
+                   job=job, reply=reply, timezone=customer.timezone)
 
 
 def tell_contractor(contractor: Contractor, job: Job | None, kind: str, body: str, key: str,

@@ -99,7 +99,7 @@ class Event(BaseModel):
     done_at = UtcDateTimeField(null=True)
 
     class Meta:
-        indexes = ((("job", "name"), True),)
+        indexes = ((("job", "name"), True), (("state", "scheduled_at"), False))
 
 
 class Milestone(BaseModel):
@@ -118,6 +118,7 @@ class Milestone(BaseModel):
     due_at = UtcDateTimeField(null=True)  # set once the trigger can say when
     announced_at = UtcDateTimeField(null=True)  # when the payment-due message was queued
     reminders_sent = IntegerField(default=0)
+    next_reminder_at = UtcDateTimeField(null=True, index=True)  # None: no reminder to come
 
     class Meta:
         # the due scan: not yet announced, due_at reached
@@ -164,6 +165,8 @@ class OutboxMessage(BaseModel):
     state = CharField(max_length=16, default="pending")  # pending, sending, sent, failed, cancelled
     attempts = IntegerField(default=0)
     next_attempt_at = UtcDateTimeField()
+    claimed_until = UtcDateTimeField(null=True)  # a sending worker's lease
+    timezone = CharField(max_length=64, null=True)  # the customer's, for quiet hours
     created_at = UtcDateTimeField()
     sent_at = UtcDateTimeField(null=True)
     provider_id = CharField(max_length=64, null=True)
@@ -171,6 +174,13 @@ class OutboxMessage(BaseModel):
 
     class Meta:
         indexes = ((("state", "next_attempt_at"), False),)
+
+
+class RateLimit(BaseModel):
+    """A shared pace for one sender (a Twilio number, a Telegram chat): the next free moment to send."""
+
+    key = CharField(max_length=64, unique=True)
+    next_at = UtcDateTimeField()
 
 
 class InboundMessage(BaseModel):
@@ -192,5 +202,6 @@ MODELS = [
     PaymentPart,
     AuditRecord,
     OutboxMessage,
+    RateLimit,
     InboundMessage,
 ]

@@ -34,10 +34,12 @@ def test_demo_starts_from_a_fresh_file_each_time(tmp_path):
 
 
 def test_db_upgrade_applies_the_migrations_once(tmp_path):
-    url = f"sqlite:///{tmp_path / 'main.sqlite3'}"
-    assert "pending: 0001_initial" in paystage("db", "status", tmp_path=tmp_path, DATABASE_URL=url).stdout
-    assert "applied: 0001_initial" in paystage("db", "upgrade", tmp_path=tmp_path, DATABASE_URL=url).stdout
-    assert "up to date" in paystage("db", "upgrade", tmp_path=tmp_path, DATABASE_URL=url).stdout
+    def db(action):
+        return paystage("db", action, tmp_path=tmp_path, DATABASE_URL=f"sqlite:///{tmp_path / 'main.sqlite3'}")
+
+    assert "pending: 0001_initial, 0002_delivery" in db("status").stdout
+    assert "applied: 0001_initial, 0002_delivery" in db("upgrade").stdout
+    assert "up to date" in db("upgrade").stdout
 
 
 @pytest.mark.parametrize("setting, value", [("PAYSTAGE_TIMEZONE", "Mars/Olympus"), ("PAYSTAGE_CURRENCY", "ZZZ")])

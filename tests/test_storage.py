@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from peewee import IntegrityError, fn
+from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
 
-from storage.database import open_database, pending, upgrade
+from storage.database import MIGRATIONS, open_database, pending, upgrade
 from storage.models import (
     MODELS,
     Contractor,
@@ -114,14 +115,28 @@ def fresh_database(request, tmp_path):
         admin.close()
 
 
-def test_a_fresh_database_has_the_initial_migration_pending(fresh_database):
-    assert pending(fresh_database) == ["0001_initial"]
+ALL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS.glob("[0-9]*.py"))
+
+
+def test_a_fresh_database_has_every_migration_pending_in_order(fresh_database):
+    assert pending(fresh_database) == ALL_MIGRATIONS
+    assert ALL_MIGRATIONS[:2] == ["0001_initial", "0002_delivery"]
 
 
 def test_upgrade_applies_each_migration_once(fresh_database):
-    assert upgrade(fresh_database) == ["0001_initial"]
+    assert upgrade(fresh_database) == ALL_MIGRATIONS
     assert upgrade(fresh_database) == []
     assert pending(fresh_database) == []
+
+
+def test_upgrading_a_database_with_data_keeps_its_rows(fresh_database):
+    Runner(fresh_database, directory=str(MIGRATIONS)).up(target="0001_initial")
+    fresh_database.execute_sql(
+        "INSERT INTO contractor (business_name, phone, timezone, currency, locale, payment_instructions, created_at)"
+        " VALUES ('Old Co', '', 'UTC', 'USD', 'en_US', '', '2026-01-01 00:00:00')")
+    assert upgrade(fresh_database) == ALL_MIGRATIONS[1:]
+    assert Contractor.get().business_name == "Old Co"
+    assert not diff_models(fresh_database, MODELS)
 
 
 def test_a_freshly_migrated_database_matches_the_models(fresh_database):

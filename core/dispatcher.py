@@ -1,0 +1,152 @@
+"""The outbox dispatcher: sends what the use cases queued, once, politely, and never loses it.
+
+For each claimed message: a customer's text waits out their quiet hours (a
+direct answer to their own text does not), a number that opted out gets
+nothing, each sender keeps its pace (a Twilio long code takes about one text
+a second; Telegram one message a second per chat, thirty overall). Then the
+channel's sender is called. A transient failure is retried with exponential
+backoff and jitter up to a limit; a permanent one (an invalid number, a STOP,
+a blocked bot) is not retried, and the contractor is told once.
+
+A message is sent at most once unless a dispatcher dies between the
+provider accepting it and recording that: the outbox lease then lets another
+dispatcher take it again. That window is one message wide per dispatcher.
+"""
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Callable
+
+from core.clock import Clock
+from core.delivery import DeliveryError, Outgoing, Sender
+from core.journal import tell_contractor
+from core.quiet_hours import QuietHours
+from storage import outbox
+from storage.models import Customer, OutboxMessage, db
+
+log = logging.getLogger(__name__)
+
+LONGEST_WAIT_IN_HAND = timedelta(seconds=2)  # pace waits longer than this go back to the queue
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    quiet_hours: QuietHours = field(default_factory=QuietHours)
+    max_attempts: int = 8
+    first_backoff: timedelta = timedelta(seconds=30)
+    max_backoff: timedelta = timedelta(hours=1)
+    lease: timedelta = timedelta(seconds=60)
+    sms_interval: timedelta | None = timedelta(seconds=1)  # per sender number
+    telegram_chat_interval: timedelta | None = timedelta(seconds=1)
+    telegram_interval: timedelta | None = timedelta(seconds=1 / 30)
+
+
+class Dispatcher:
+    def __init__(self, clock: Clock, senders: dict[str, Sender], policy: DeliveryPolicy = DeliveryPolicy(), *,
+                 sms_sender_id: str = "default", sleep: Callable[[float], None] = time.sleep,
+                 rng: random.Random | None = None):
+        self.clock = clock
+        self.senders = senders
+        self.policy = policy
+        self.sms_sender_id = sms_sender_id  # the Twilio number (or service) the SMS pace belongs to
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+
+    def dispatch(self, limit: int = 50) -> int:
+        """Claim up to `limit` due messages and deliver them; returns how many were claimed."""
+        claimed = outbox.claim(self.clock(), self.policy.lease, limit)
+        for message in claimed:
+            try:
+                self._deliver(message)
+            except Exception:  # one bad message must not stop the others; its lease will free it
+                log.exception("delivering outbox message %s failed unexpectedly", message.id)
+        return len(claimed)
+
+    def drain(self, limit: int = 50) -> int:
+        """Dispatch until nothing is due now; returns how many messages were claimed in all."""
+        total = 0
+        while count := self.dispatch(limit):
+            total += count
+        return total
+
+    def _deliver(self, message: OutboxMessage) -> None:
+        now = self.clock()
+        if message.channel == "sms" and not message.reply:
+            if _opted_out(message.recipient):
+                outbox.mark_cancelled(message.id, "the customer opted out of texts (STOP)")
+                return
+            allowed = self.policy.quiet_hours.next_allowed(now, message.timezone or "UTC")
+            if allowed > now:
+                outbox.release(message.id, allowed)
+                return
+        for key, interval in self._paces(message):
+            slot = outbox.take_slot(key, interval, now)
+            if slot - now > LONGEST_WAIT_IN_HAND:
+                outbox.release(message.id, slot)
+                return
+            if slot > now:
+                self.sleep((slot - now).total_seconds())
+        attempts = message.attempts + 1
+        sender = self.senders[message.channel]
+        try:
+            provider_id = sender.send(Outgoing(message.id, message.channel, message.recipient, message.body,
+                                               message.kind))
+        except DeliveryError as error:
+            self._failed(message, error, attempts)
+        else:
+            outbox.mark_sent(message.id, self.clock(), provider_id, attempts)
+
+    def _paces(self, message: OutboxMessage) -> list[tuple[str, timedelta]]:
+        p = self.policy
+        if message.channel == "sms":
+            paces = [(f"sms:{self.sms_sender_id}", p.sms_interval)]
+        else:
+            paces = [(f"telegram:{message.recipient}", p.telegram_chat_interval), ("telegram", p.telegram_interval)]
+        return [(key, interval) for key, interval in paces if interval]
+
+    def _failed(self, message: OutboxMessage, error: DeliveryError, attempts: int) -> None:
+        now = self.clock()
+        if not error.permanent and attempts < self.policy.max_attempts:
+            delay = self._backoff(attempts)
+            if error.retry_after:
+                delay = max(delay, timedelta(seconds=error.retry_after))
+            log.warning("outbox message %s: %s; retry %d in %s", message.id, error, attempts, delay)
+            outbox.release(message.id, now + delay, error=str(error), attempts=attempts)
+            return
+        log.warning("outbox message %s failed for good after %d attempt(s): %s", message.id, attempts, error)
+        with db.atomic():
+            outbox.mark_failed(message.id, str(error), attempts)
+            if error.opted_out:
+                (Customer.update(opted_out_at=now)
+                 .where(Customer.phone == message.recipient, Customer.opted_out_at.is_null()).execute())
+            if message.channel == "sms" and message.job_id:
+                job = message.job
+                tell_contractor(job.contractor, job, "delivery_failed", _failure_notice(message, job, error),
+                                key=f"outbox:{message.id}:failed", now=now)
+
+    def _backoff(self, attempts: int) -> timedelta:
+        """Exponential, capped, with jitter so that many retries do not arrive together."""
+        p = self.policy
+        ceiling = min(p.max_backoff, p.first_backoff * 2 ** (attempts - 1))
+        return ceiling * self.rng.uniform(0.5, 1.0)
+
+
+def _opted_out(phone: str) -> bool:
+    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
+
+
+def _failure_notice(message: OutboxMessage, job, error: DeliveryError) -> str:
+    who = f"{job.customer.name} ({message.recipient})"
+    if error.opted_out:
+        return (f"{job.ref}: {who} has opted out of texts (replied STOP), so they did not get: "
+                f"{message.kind.replace('_', ' ')}. They can text START to get texts again.")
+    return f"{job.ref}: a text to {who} could not be delivered ({error}). Check the number with them."
+
+
+def next_pending_at() -> datetime | None:
+    """When the earliest waiting message becomes due (for waking a dispatcher precisely)."""
+    return (OutboxMessage.select(OutboxMessage.next_attempt_at)
+            .where(OutboxMessage.state == "pending").order_by(OutboxMessage.next_attempt_at).scalar())

@@ -1,0 +1,90 @@
+"""The time-driven messages: overdue reminders to customers, and the day-before warning to contractors."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_time
+
+from core import messages
+from core.context import Context
+from core.journal import tell_contractor, text_customer
+from core.money import format_money
+from core.plan import TriggerKind
+from core.views import job_view
+from storage.models import Event, Job, Milestone, db
+
+GATE_NOTICE = timedelta(hours=24)  # how long before an event its contractor hears of an unpaid "before" payment
+
+
+def remind_overdue(ctx: Context) -> list[int]:
+    """Send each overdue milestone's next reminder; returns the ids reminded.
+
+    One reminder per milestone per run, however long the process was down:
+    missed reminders are coalesced into one, and the next comes `every` later.
+    A milestone paid in the meantime gets no reminder and none to come.
+    """
+    now, policy = ctx.clock(), ctx.reminders
+    reminded = []
+    for m in Milestone.select().where(Milestone.next_reminder_at <= now):
+        number = m.reminders_sent + 1
+        settled = m.paid >= m.amount
+        following = now + policy.every if number < policy.most and not settled else None
+        with db.atomic():
+            won = (Milestone.update(reminders_sent=m.reminders_sent if settled else number, next_reminder_at=following)
+                   .where(Milestone.id == m.id, Milestone.reminders_sent == m.reminders_sent,
+                          Milestone.next_reminder_at == m.next_reminder_at).execute())
+            if not won or settled:
+                continue
+            job = m.job
+            view = job_view(job, now)
+            milestone = next(v for v in view.milestones if v.id == m.id)
+            body = messages.reminder(view, milestone, ctx.links.url(job.ref, now), number)
+            text_customer(job.customer, job, "reminder", body, key=f"milestone:{m.id}:reminder:{number}", now=now)
+            reminded.append(m.id)
+    return reminded
+
+
+def warn_unpaid_before_events(ctx: Context) -> list[int]:
+    """Tell the contractor, a day ahead, of an event whose "before" payment is still open; returns event ids."""
+    now = ctx.clock()
+    events = (Event.select().join(Job)
+              .where(Event.state == "scheduled", Event.scheduled_at > now, Event.scheduled_at <= now + GATE_NOTICE,
+                     Job.state == "active", Job.plan_sent_at.is_null(False)))
+    warned = []
+    for event in events:
+        unpaid = [m for m in Milestone.select().where(Milestone.event == event,
+                                                      Milestone.trigger_kind == TriggerKind.BEFORE.value)
+                  if m.paid < m.amount]
+        if not unpaid:
+            continue
+        job = event.job
+        key = f"event:{event.id}:gate:{event.scheduled_at:%Y%m%dT%H%M}"  # a moved event is warned of again
+        if tell_contractor(job.contractor, job, "before_event_unpaid", _gate_notice(job, event, unpaid), key, now):
+            warned.append(event.id)
+    return warned
+
+
+def _gate_notice(job: Job, event: Event, unpaid: list[Milestone]) -> str:
+    contractor = job.contractor
+    local = event.scheduled_at.astimezone(ZoneInfo(contractor.timezone))
+    open_amount = sum(m.amount - m.paid for m in unpaid)
+    return (f"{job.ref} {job.customer.name}: {event.name} is at "
+            f"{format_time(local, 'short', locale=contractor.locale)} tomorrow, and the "
+            f"{format_money(open_amount, job.currency, job.locale)} due before it is not paid yet. "
+            f"/job {job.ref}")
+
+
+def next_moment(now: datetime) -> datetime | None:
+    """The next moment something falls due, is reminded of or warned of: when the loop should wake."""
+    next_event = _earliest(Event.scheduled_at, Event.state == "scheduled", Event.scheduled_at > now + GATE_NOTICE)
+    moments = [
+        _earliest(Milestone.due_at, Milestone.announced_at.is_null(), Milestone.due_at > now),
+        _earliest(Milestone.next_reminder_at, Milestone.next_reminder_at > now),
+        next_event - GATE_NOTICE if next_event else None,
+    ]
+    return min((m for m in moments if m), default=None)
+
+
+def _earliest(field, *conditions) -> datetime | None:
+    row = field.model.select(field).where(*conditions).order_by(field).first()
+    return getattr(row, field.name) if row else None
