@@ -1,0 +1,5 @@
+"""Fake servers for the HTTP services Paystage talks to: real HTTP on 127.0.0.1, never patched library internals."""
+
+from .twilio_api import FakeTwilioAPI
+
+__all__ = ["FakeTwilioAPI"]
