@@ -5,7 +5,8 @@ A malformed setting stops start-up with one line that names it.
 
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -15,7 +16,8 @@ from babel import Locale, UnknownLocaleError
 from babel.numbers import get_currency_name
 from dotenv import load_dotenv
 
-from core.context import Defaults
+from core.context import Defaults, ReminderPolicy
+from core.quiet_hours import QuietHours
 
 
 class SettingError(Exception):
@@ -23,12 +25,25 @@ class SettingError(Exception):
 
 
 @dataclass(frozen=True)
+class Twilio:
+    account_sid: str
+    auth_token: str = field(repr=False)
+    from_number: str | None
+    messaging_service_sid: str | None
+    api_base_url: str | None
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
     public_base_url: str
-    secret_key: str
-    defaults: Defaults
+    secret_key: str = field(repr=False)
+    defaults: Defaults = Defaults()
+    reminders: ReminderPolicy = ReminderPolicy()
+    quiet_hours: QuietHours = QuietHours()
+    sms_per_second: float = 1.0  # per Twilio number; 0 turns pacing off
+    twilio: Twilio | None = None  # None: texts are logged, not sent
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -48,7 +63,50 @@ class Settings:
             public_base_url=_url(env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
             secret_key=env.get("PAYSTAGE_SECRET_KEY") or _local_secret(data_dir),
             defaults=defaults,
+            reminders=ReminderPolicy(
+                first=timedelta(days=_number(env, "PAYSTAGE_REMINDER_FIRST_DAYS", 3)),
+                every=timedelta(days=_number(env, "PAYSTAGE_REMINDER_EVERY_DAYS", 7)),
+                most=int(_number(env, "PAYSTAGE_REMINDER_MAX", 3)),
+            ),
+            quiet_hours=_quiet_hours(env.get("PAYSTAGE_QUIET_HOURS", "21:00-08:00")),
+            sms_per_second=_number(env, "PAYSTAGE_SMS_PER_SECOND", 1),
+            twilio=_twilio(env),
         )
+
+
+def _number(env: dict[str, str], name: str, default: float) -> float:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise SettingError(f"{name}={text!r} must be a number, 0 or more")
+    return value
+
+
+def _quiet_hours(text: str) -> QuietHours:
+    try:
+        return QuietHours.parse(text)
+    except ValueError as error:
+        raise SettingError(f"PAYSTAGE_QUIET_HOURS: {error}") from None
+
+
+def _twilio(env: dict[str, str]) -> Twilio | None:
+    sid, token = env.get("TWILIO_ACCOUNT_SID", ""), env.get("TWILIO_AUTH_TOKEN", "")
+    number, service = env.get("TWILIO_FROM_NUMBER") or None, env.get("TWILIO_MESSAGING_SERVICE_SID") or None
+    if not (sid or token or number or service):
+        return None
+    if not sid:
+        raise SettingError("TWILIO_ACCOUNT_SID is missing (the other TWILIO_ settings are set)")
+    if not token:
+        raise SettingError("TWILIO_AUTH_TOKEN is missing (the other TWILIO_ settings are set)")
+    if bool(number) == bool(service):
+        raise SettingError("set one of TWILIO_FROM_NUMBER and TWILIO_MESSAGING_SERVICE_SID")
+    base = env.get("TWILIO_API_BASE_URL") or None
+    return Twilio(sid, token, number, service, _url(base, "TWILIO_API_BASE_URL") if base else None)
 
 
 def _timezone(name: str) -> str:
@@ -80,10 +138,10 @@ def _region(code: str) -> str:
     return code
 
 
-def _url(url: str) -> str:
+def _url(url: str, name: str = "PUBLIC_BASE_URL") -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingError(f"PUBLIC_BASE_URL={url!r} must be an address like https://pay.example.com")
+        raise SettingError(f"{name}={url!r} must be an address like https://pay.example.com")
     return url.rstrip("/")
 
 

@@ -1,0 +1,69 @@
+"""Start-up: building the parts from settings. The one place that knows every package."""
+
+import logging
+import signal
+import threading
+from datetime import timedelta
+
+from peewee import Database
+
+from core.clock import Clock, system_clock
+from core.context import Context
+from core.delivery import LoggingSender, Sender
+from core.dispatcher import DeliveryPolicy, Dispatcher
+from core.links import PaymentLinks
+from paystage.settings import Settings
+from storage.database import open_database, upgrade
+
+log = logging.getLogger(__name__)
+
+
+def open_storage(settings: Settings) -> Database:
+    """Connect, and bring the schema up to date: start-up always runs pending migrations."""
+    database = open_database(settings.database_url)
+    applied = upgrade(database)
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    return database
+
+
+def build_context(settings: Settings, clock: Clock = system_clock) -> Context:
+    return Context(clock=clock, links=PaymentLinks(settings.public_base_url, settings.secret_key),
+                   defaults=settings.defaults, reminders=settings.reminders)
+
+
+def build_senders(settings: Settings) -> dict[str, Sender]:
+    senders: dict[str, Sender] = {"sms": LoggingSender("sms"), "telegram": LoggingSender("telegram")}
+    if settings.twilio:
+        from sms.sender import TwilioSender
+
+        t = settings.twilio
+        senders["sms"] = TwilioSender(t.account_sid, t.auth_token, from_number=t.from_number,
+                                      messaging_service_sid=t.messaging_service_sid, api_base_url=t.api_base_url,
+                                      status_callback=f"{settings.public_base_url}/sms/status")
+    else:
+        log.warning("no TWILIO_ settings: customer texts are written to the log, not sent")
+    return senders
+
+
+def build_dispatcher(settings: Settings, clock: Clock = system_clock) -> Dispatcher:
+    rate = settings.sms_per_second
+    policy = DeliveryPolicy(quiet_hours=settings.quiet_hours,
+                            sms_interval=timedelta(seconds=1 / rate) if rate else None)
+    t = settings.twilio
+    return Dispatcher(clock, build_senders(settings), policy,
+                      sms_sender_id=(t.from_number or t.messaging_service_sid) if t else "log")
+
+
+def run_worker(settings: Settings) -> None:
+    """`paystage worker`: the loop and the dispatcher until SIGTERM or Ctrl-C."""
+    from paystage.worker import Worker
+
+    open_storage(settings)
+    worker = Worker(build_context(settings), build_dispatcher(settings))
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    worker.start()
+    stopping.wait()
+    worker.stop()

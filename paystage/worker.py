@@ -1,0 +1,84 @@
+"""The time-driven loop and the outbox dispatcher, run by `paystage worker` (and inside `paystage run`).
+
+APScheduler drives the loop: a scan every `scan_every` (found: payments that
+fell due, overdue reminders, day-before warnings), plus one precise date job
+at the next moment anything falls due, so a due moment fires within seconds
+rather than at the next scan. Nothing lives only in the scheduler: its jobs
+are rebuilt from the database at start (explicit ids, replace_existing), the
+first scan runs at once — a process that was down sends what fell due
+meanwhile — and late jobs run late rather than being dropped
+(misfire_grace_time=None).
+
+The dispatcher is a thread of its own rather than a scheduler job: a drain
+can take longer than the poll interval, and it must be woken at once when the
+loop queues something.
+"""
+
+import logging
+import threading
+from datetime import timedelta, timezone
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from core.context import Context
+from core.dispatcher import Dispatcher
+from core.loop import turn
+from core.reminders import next_moment
+from storage.models import db
+
+log = logging.getLogger(__name__)
+
+
+class Worker:
+    def __init__(self, ctx: Context, dispatcher: Dispatcher, *, scan_every: timedelta = timedelta(seconds=30),
+                 poll: float = 0.2):
+        self.ctx = ctx
+        self.dispatcher = dispatcher
+        self.scan_every = scan_every
+        self.poll = poll
+        self.scheduler = BackgroundScheduler(
+            timezone=timezone.utc, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread = threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
+
+    def start(self) -> None:
+        self.scheduler.add_job(self.scan, "interval", seconds=self.scan_every.total_seconds(), id="scan",
+                               replace_existing=True, next_run_time=self.ctx.clock())
+        self.scheduler.start()
+        self._thread.start()
+        log.info("worker started: scan every %s, dispatcher polling every %.2fs", self.scan_every, self.poll)
+
+    def stop(self) -> None:
+        """Stop taking work; a scan or a send in flight finishes first."""
+        self.scheduler.shutdown(wait=True)
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        log.info("worker stopped")
+
+    def scan(self) -> None:
+        """One turn of the loop, then a date job for the next moment something is due."""
+        with db.connection_context():
+            done = turn(self.ctx)
+            upcoming = next_moment(self.ctx.clock())
+        if done.announced or done.reminded or done.warned:
+            log.info("queued: %d due, %d reminders, %d warnings", len(done.announced), len(done.reminded),
+                     len(done.warned))
+            self._wake.set()
+        if upcoming is not None:
+            self.scheduler.add_job(self.scan, "date", run_date=upcoming, id="next-moment", replace_existing=True)
+
+    def wake(self) -> None:
+        """Something was queued: dispatch now instead of at the next poll."""
+        self._wake.set()
+
+    def _dispatch_until_stopped(self) -> None:
+        while not self._stop.is_set():
+            try:
+                with db.connection_context():
+                    self.dispatcher.drain()
+            except Exception:
+                log.exception("dispatching failed; trying again")
+            self._wake.wait(self.poll)
+            self._wake.clear()
