@@ -11,6 +11,9 @@ a blocked bot) is not retried, and the contractor is told once.
 A message is sent at most once unless a dispatcher dies between the
 provider accepting it and recording that: the outbox lease then lets another
 dispatcher take it again. That window is one message wide per dispatcher.
+The same holds for a send that times out after the provider accepted it:
+Twilio's Messages API has no idempotency key, so the retry may be a second
+copy. Both are rare, and a lost payment request would be worse.
 """
 
 import logging
@@ -38,7 +41,9 @@ class DeliveryPolicy:
     max_attempts: int = 8
     first_backoff: timedelta = timedelta(seconds=30)
     max_backoff: timedelta = timedelta(hours=1)
-    lease: timedelta = timedelta(seconds=60)
+    # a claimed batch is ours this long: more than a batch of sends at their slowest (timeout + pace wait)
+    lease: timedelta = timedelta(minutes=5)
+    batch: int = 10
     sms_interval: timedelta | None = timedelta(seconds=1)  # per sender number
     telegram_chat_interval: timedelta | None = timedelta(seconds=1)
     telegram_interval: timedelta | None = timedelta(seconds=1 / 30)
@@ -55,9 +60,9 @@ class Dispatcher:
         self.sleep = sleep
         self.rng = rng or random.Random()
 
-    def dispatch(self, limit: int = 50) -> int:
-        """Claim up to `limit` due messages and deliver them; returns how many were claimed."""
-        claimed = outbox.claim(self.clock(), self.policy.lease, limit)
+    def dispatch(self) -> int:
+        """Claim a batch of due messages and deliver them; returns how many were claimed."""
+        claimed = outbox.claim(self.clock(), self.policy.lease, self.policy.batch)
         for message in claimed:
             try:
                 self._deliver(message)
@@ -65,10 +70,10 @@ class Dispatcher:
                 log.exception("delivering outbox message %s failed unexpectedly", message.id)
         return len(claimed)
 
-    def drain(self, limit: int = 50) -> int:
+    def drain(self) -> int:
         """Dispatch until nothing is due now; returns how many messages were claimed in all."""
         total = 0
-        while count := self.dispatch(limit):
+        while count := self.dispatch():
             total += count
         return total
 

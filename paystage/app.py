@@ -48,7 +48,7 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
 
 def build_dispatcher(settings: Settings, clock: Clock = system_clock) -> Dispatcher:
     rate = settings.sms_per_second
-    policy = DeliveryPolicy(quiet_hours=settings.quiet_hours,
+    policy = DeliveryPolicy(quiet_hours=settings.quiet_hours, lease=settings.send_lease,
                             sms_interval=timedelta(seconds=1 / rate) if rate else None)
     t = settings.twilio
     return Dispatcher(clock, build_senders(settings), policy,

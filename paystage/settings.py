@@ -43,6 +43,7 @@ class Settings:
     reminders: ReminderPolicy = ReminderPolicy()
     quiet_hours: QuietHours = QuietHours()
     sms_per_second: float = 1.0  # per Twilio number; 0 turns pacing off
+    send_lease: timedelta = timedelta(minutes=5)  # how long a dispatcher holds a claimed batch
     twilio: Twilio | None = None  # None: texts are logged, not sent
 
     @classmethod
@@ -70,6 +71,7 @@ class Settings:
             ),
             quiet_hours=_quiet_hours(env.get("PAYSTAGE_QUIET_HOURS", "21:00-08:00")),
             sms_per_second=_number(env, "PAYSTAGE_SMS_PER_SECOND", 1),
+            send_lease=timedelta(seconds=_number(env, "PAYSTAGE_SEND_LEASE_SECONDS", 300)),
             twilio=_twilio(env),
         )
 
