@@ -88,7 +88,7 @@ class Dispatcher:
                 outbox.release(message.id, allowed)
                 return
         for key, interval in self._paces(message):
-            slot = outbox.take_slot(key, interval, now)
+            slot = outbox.take_slot(key, interval, now, within=LONGEST_WAIT_IN_HAND)
             if slot - now > LONGEST_WAIT_IN_HAND:
                 outbox.release(message.id, slot)
                 return

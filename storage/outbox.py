@@ -63,12 +63,18 @@ def release(message_id: int, at: datetime, *, error: str = "", attempts: int | N
     return _settle(message_id, **fields)
 
 
-def take_slot(key: str, interval: timedelta, now: datetime) -> datetime:
-    """The moment this sender may send next, reserving it: one pace shared by all dispatchers."""
+def take_slot(key: str, interval: timedelta, now: datetime, within: timedelta) -> datetime:
+    """The moment this sender may send next: one pace shared by all dispatchers.
+
+    The slot is reserved only when it comes within `within`; a later one is
+    just reported, so a message sent back to the queue until then finds it
+    free instead of pushing itself further back each time.
+    """
     with db.atomic():
         RateLimit.insert(key=key, next_at=now).on_conflict_ignore().execute()
         query = RateLimit.select().where(RateLimit.key == key)
         row = (query.for_update() if db.for_update else query).get()
         slot = max(row.next_at, now)
-        RateLimit.update(next_at=slot + interval).where(RateLimit.key == key).execute()
+        if slot - now <= within:
+            RateLimit.update(next_at=slot + interval).where(RateLimit.key == key).execute()
         return slot
