@@ -4,7 +4,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from core.context import Actor
 from core.delivery import LoggingSender
 from core.dispatcher import DeliveryPolicy, Dispatcher
 from core.events import add_event
