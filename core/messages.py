@@ -86,7 +86,7 @@ def payment_due(job: JobView, milestone: MilestoneView, link: str) -> str:
     def render(s: "_Squeeze") -> str:
         return (
             f"{_business(job, s)}: {_hello(job, s)}{_money(job, milestone.open_amount)} is now due "
-            f"for {_job(job, s)}: {_what(job, milestone, s)}. {_why(job, milestone, s)}\n"
+            f"for {_job(job, s)}{_named(job, milestone, s)}. {_why(job, milestone, s)}\n"
             f"Pay here: {link}\nThank you!"
         )
 
@@ -104,8 +104,8 @@ def reminder(job: JobView, milestone: MilestoneView, link: str, number: int) -> 
         due = f" was due {format_day(milestone.due_at, job)} and" if milestone.due_at else ""
         return (
             f"{_business(job, s)}: {_hello(job, s)}{kind} reminder that "
-            f"{_money(job, milestone.open_amount)} for {_job(job, s)}{due} is still open: "
-            f"{_what(job, milestone, s)}.\nPay here: {link}\n"
+            f"{_money(job, milestone.open_amount)} for {_job(job, s)}{due} is still open"
+            f"{_named(job, milestone, s)}.\nPay here: {link}\n"
             f"Already paid, or a question? Just reply to this text."
         )
 
@@ -367,10 +367,18 @@ def _next_line(job: JobView, m: MilestoneView, s: _Squeeze) -> str:
 
 def _labelled(m: MilestoneView, job: JobView, s: _Squeeze, separator: str = ": ") -> str:
     """"Deposit: " before the amount, or nothing when the label only repeats the trigger ("After Removal")."""
-    label = _clip(m.label, s.label)
-    if _trigger_words(m, job, s.label).lower().startswith(label.lower()):
-        return ""
-    return f"{label}{separator}"
+    return "" if _restates_trigger(m, job, s) else f"{_clip(m.label, s.label)}{separator}"
+
+
+def _named(job: JobView, m: MilestoneView, s: _Squeeze) -> str:
+    """": Deposit" after a sentence about the payment, or only what was paid when the label adds nothing."""
+    if not _restates_trigger(m, job, s):
+        return f": {_what(job, m, s)}"
+    return f" ({_money(job, m.paid)} already paid)" if m.paid else ""
+
+
+def _restates_trigger(m: MilestoneView, job: JobView, s: _Squeeze) -> bool:
+    return _trigger_words(m, job, s.label).lower().startswith(_clip(m.label, s.label).lower())
 
 
 def _sentence(text: str) -> str:

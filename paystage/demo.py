@@ -1,8 +1,9 @@
 """`paystage demo`: the countertop job of DESIGN.md, start to finish, on a fresh SQLite file.
 
 It drives the same core use cases the Telegram bot and the SMS webhook call,
-on a simulated clock, and prints after every step the job's timeline and the
-messages the step queued for the customer and the contractor.
+and the same loop turn `paystage worker` runs, on a simulated clock; after
+every step it prints the job's timeline and the messages the step queued for
+the customer and the contractor.
 """
 
 from datetime import datetime, timezone
@@ -11,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 from core.clock import FrozenClock
 from core.context import Actor, Context
-from core.due import announce_all_due
 from core.events import add_event, mark_event_done
 from core.jobs import Item, create_job, job_status, register_contractor
 from core.links import PaymentLinks
+from core.loop import turn
 from core.messages import describe_trigger, format_when
 from core.money import format_money
 from core.payments import record_payment
@@ -101,8 +102,8 @@ def run_demo(settings: Settings, db_path: str | None = None) -> None:
     story.show(send_plan(ctx, me, ref))
 
     clock.set(local(2026, 12, 2, 9, 0))
-    story.step("A day before Measurement: the first payment falls due")
-    announce_all_due(ctx)
+    story.step("Time passes; the worker's loop runs. A day before Measurement the first payment falls due")
+    turn(ctx)
     story.show(job_status(ctx, me, ref))
 
     clock.set(local(2026, 12, 2, 13, 15))
@@ -131,7 +132,12 @@ def run_demo(settings: Settings, db_path: str | None = None) -> None:
     story.step("/done removal: the second payment falls due at once")
     story.show(mark_event_done(ctx, me, ref, "removal").job)
 
-    clock.set(local(2026, 12, 11, 12, 0))
+    clock.set(local(2026, 12, 13, 15, 0))
+    story.step("Three days pass and the second payment is still open: the loop sends a reminder")
+    turn(ctx)
+    story.show(job_status(ctx, me, ref))
+
+    clock.set(local(2026, 12, 13, 18, 0))
     story.step("/paid 1283.33 check")
     story.show(record_payment(ctx, me, ref, 128_333, "check").job)
 

@@ -313,6 +313,14 @@ def test_payment_due_after_an_event_says_it_is_done():
     assert "$2,000.00 is now due" in text and "Installation is done." in text
 
 
+def test_due_texts_do_not_repeat_a_label_that_only_restates_the_trigger():
+    m = milestone("After Removal", AFTER_REMOVAL, 100_000)
+    j = job(plan(m))
+    due = messages.payment_due(j, m, LINK)
+    assert "(J-7K2Q). Removal is done." in due and "After Removal" not in due
+    assert "is still open.\n" in messages.reminder(j, m, LINK, 1)
+
+
 def test_payment_due_with_net_days_says_when_the_event_was_done():
     m = milestone("Final", Trigger(TriggerKind.AFTER, event="Installation", net_days=7), 200_000)
     j = job([m], [event("Installation", INSTALLATION_AT, "done", done_at=datetime(2026, 12, 9, 2, tzinfo=UTC))])
