@@ -1,0 +1,220 @@
+"""The words every customer text is made of, and how a text is squeezed into MAX_SEGMENTS.
+
+Shared by the texts we send (core.messages) and the answers to what a customer
+texts us (core.replies), so both cut names, spell amounts and dates, and say
+what a payment is tied to the same way.
+
+When a text does not fit, it is squeezed in a fixed order (see `_squeezes`):
+names and titles are cut with '...', then a list of milestones is cut to its
+first few and "+N more". The link and the amounts are never cut.
+"""
+
+import logging
+import re
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_skeleton, format_time
+from babel.numbers import get_currency_symbol
+
+from core.gsm import MAX_SEGMENTS, is_gsm7, segments, to_gsm7
+from core.money import format_money
+from core.plan import DEFAULT_LEAD, TriggerKind
+from core.status import EventView, JobView, MilestoneView
+
+log = logging.getLogger(__name__)
+
+
+# --- Dates -------------------------------------------------------------------------------------
+
+
+def format_when(moment: datetime, job: JobView) -> str:
+    """A moment as the customer reads it: "Tue, Dec 1, 9:00 AM" (en_US), "Di., 1. Dez., 09:00" (de_DE)."""
+    local = moment.astimezone(ZoneInfo(job.timezone))
+    time = format_time(local, "short", locale=job.locale)
+    pattern = Locale.parse(job.locale).datetime_formats["short"]
+    text = pattern.replace("'", "").replace("{0}", time).replace("{1}", _day(local.date(), job))
+    return _plain_spaces(text)
+
+
+def format_day(moment: datetime | date, job: JobView) -> str:
+    """A day as the customer reads it: "Tue, Dec 1"; the year only when it is not this year."""
+    if isinstance(moment, datetime):
+        moment = moment.astimezone(ZoneInfo(job.timezone)).date()
+    return _plain_spaces(_day(moment, job))
+
+
+# --- Fitting into MAX_SEGMENTS -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Squeeze:
+    """How far a text is squeezed: the most characters each kind of name keeps (None: all of it)."""
+
+    business: int | None = None
+    customer: int | None = None
+    title: int | None = None  # the job's title; also a price change's reason
+    label: int | None = None  # milestone labels and event names
+    items: int | None = None  # how many milestones a list shows; None: every one
+
+
+_LOOSE = Squeeze()
+_TRIMMED = Squeeze(business=32, customer=16, title=40, label=24)
+_TIGHT = Squeeze(business=24, customer=12, title=24, label=24)
+_TIGHTEST = Squeeze(business=20, customer=0, title=20, label=16)  # customer=0: no greeting
+
+
+def fit(name: str, render: Callable[[Squeeze], str], items: int = 0,
+        squeezes: Iterable[Squeeze] | None = None) -> str:
+    """The first rendering of `render` that fits MAX_SEGMENTS, in the order of `_squeezes` (or `squeezes`)."""
+    text = ""
+    for squeeze in _squeezes(items) if squeezes is None else squeezes:
+        text = to_gsm7(render(squeeze))
+        if segments(text) <= MAX_SEGMENTS:
+            return text
+    # Only an absurd link gets here; a text that costs more beats one that loses the link.
+    log.warning("%s text is %d segments even squeezed", name, segments(text))
+    return text
+
+
+def _squeezes(items: int):
+    """Ever harder squeezes of a text that lists `items` milestones, in the order they are tried.
+
+    1. names as they are; then trimmed (business 32, title 40, labels 24);
+    2. the business, customer and title tight (24, 12, 24): they repeat what the
+       customer knows, the labels are what they learn, so labels stay at 24;
+    3. one milestone fewer at a time, down to one, the rest as "+N more";
+    4. the tightest names (20, no greeting, 20, labels 16) with one milestone,
+       then none listed: only "N payments" and where to see them.
+    The link and the amounts are in every rendering.
+    """
+    yield _LOOSE
+    yield _TRIMMED
+    yield _TIGHT
+    for shown in range(items - 1, 0, -1):
+        yield replace(_TIGHT, items=shown)
+    if not items:
+        yield _TIGHTEST
+        return
+    yield replace(_TIGHTEST, items=1)
+    yield replace(_TIGHT, items=0)
+    yield replace(_TIGHTEST, items=0)
+
+
+def more(listed: tuple, s: Squeeze, where: str) -> list[str]:
+    """The line standing for the milestones a squeezed list leaves out."""
+    shown = len(listed[: s.items])
+    left = len(listed) - shown
+    if not left:
+        return []
+    return [f"+{left} more {where}." if shown else f"{count(left, 'payment')} {where}."]
+
+
+# --- Words -------------------------------------------------------------------------------------
+
+
+def clean(text: str | None) -> str:
+    """Text a person typed, as one GSM-7 line."""
+    return " ".join(to_gsm7(text or "").split())
+
+
+def clip(text: str | None, limit: int | None) -> str:
+    """`text` cleaned and, past `limit` characters, cut at a word where it can be, with '...'."""
+    text = clean(text)
+    if limit is None or len(text) <= limit:
+        return text
+    cut = text[: limit - 3]
+    space = cut.rfind(" ")
+    if space >= limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,.;:-") + "..."
+
+
+def business(job: JobView, s: Squeeze) -> str:
+    return clip(job.business_name, s.business) or "Your contractor"
+
+
+def job_name(job: JobView, s: Squeeze) -> str:
+    """"Kitchen countertops (J-7K2Q)": the title, always with the reference."""
+    title = clip(job.title, s.title)
+    return f"{title} ({job.ref})" if title else f"job {job.ref}"
+
+
+def trigger_words(m: MilestoneView, job: JobView, event_limit: int | None) -> str:
+    """What a payment is tied to: "up front", "3 days before Measurement (Tue, Dec 1)", "after Removal"."""
+    trigger = m.trigger
+    if trigger.kind is TriggerKind.NOW:
+        return "up front"
+    if trigger.kind is TriggerKind.DATE:
+        return f"on {format_day(trigger.on, job)}"
+    event = clip(trigger.event, event_limit)
+    if trigger.kind is TriggerKind.BEFORE:
+        lead = "" if trigger.lead == DEFAULT_LEAD else f"{duration(trigger.lead)} "
+        scheduled = m.event_at or scheduled_at(job, trigger.event)
+        when = f" ({format_day(scheduled, job)})" if scheduled else ""
+        return f"{lead}before {event}{when}"
+    net = f"{count(trigger.net_days, 'day')} " if trigger.net_days else ""
+    return f"{net}after {event}"
+
+
+def labelled(m: MilestoneView, job: JobView, s: Squeeze, separator: str = ": ") -> str:
+    """"Deposit: " before the amount, or nothing when the label only repeats the trigger ("After Removal")."""
+    return "" if restates_trigger(m, job, s) else f"{clip(m.label, s.label)}{separator}"
+
+
+def restates_trigger(m: MilestoneView, job: JobView, s: Squeeze) -> bool:
+    return trigger_words(m, job, s.label).lower().startswith(clip(m.label, s.label).lower())
+
+
+def sentence(text: str) -> str:
+    """Ends `text` with a full stop, unless a date already did ("Di., 8. Dez.")."""
+    return text if text.endswith(".") else text + "."
+
+
+def money(job: JobView, cents: int) -> str:
+    """format_money, spelled in GSM-7: a symbol GSM-7 lacks (₹, ₩, zł) becomes the ISO code."""
+    text = format_money(cents, job.currency, job.locale)
+    if is_gsm7(text):
+        return text
+    symbol = get_currency_symbol(job.currency, locale=job.locale)
+    text = text.replace(symbol, f" {job.currency} ").strip()
+    return to_gsm7(re.sub(r"\s+", " ", text))
+
+
+def duration(lead: timedelta) -> str:
+    if lead % timedelta(days=1) == timedelta(0):
+        return count(lead // timedelta(days=1), "day")
+    if lead % timedelta(hours=1) == timedelta(0):
+        return count(lead // timedelta(hours=1), "hour")
+    return count(lead // timedelta(minutes=1), "minute")
+
+
+def count(n: int, unit: str) -> str:
+    return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def same_name(a: str | None, b: str | None) -> bool:
+    return (a or "").casefold() == (b or "").casefold()
+
+
+def find_event(job: JobView, name: str | None) -> EventView | None:
+    return next((e for e in job.events if same_name(e.name, name)), None)
+
+
+def scheduled_at(job: JobView, name: str | None) -> datetime | None:
+    """When the event `name` is scheduled; None when it is not, or was cancelled."""
+    event = find_event(job, name)
+    return event.scheduled_at if event and event.state != "cancelled" else None
+
+
+def _day(day: date, job: JobView) -> str:
+    this_year = job.now.astimezone(ZoneInfo(job.timezone)).year
+    return format_skeleton("MMMEd" if day.year == this_year else "yMMMEd", day, locale=job.locale)
+
+
+def _plain_spaces(text: str) -> str:
+    # babel puts narrow and non-breaking spaces in dates ("9:00\u202fAM"); in an SMS one forces UCS-2.
+    return text.replace("\u202f", " ").replace("\u00a0", " ").replace("\u2009", " ")
