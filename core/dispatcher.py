@@ -124,19 +124,45 @@ class Dispatcher:
         log.warning("outbox message %s failed for good after %d attempt(s): %s", message.id, attempts, error)
         with db.atomic():
             outbox.mark_failed(message.id, str(error), attempts)
-            if error.opted_out:
-                (Customer.update(opted_out_at=now)
-                 .where(Customer.phone == message.recipient, Customer.opted_out_at.is_null()).execute())
-            if message.channel == "sms" and message.job_id:
-                job = message.job
-                tell_contractor(job.contractor, job, "delivery_failed", _failure_notice(message, job, error),
-                                key=f"outbox:{message.id}:failed", now=now)
+            _undeliverable(message, error, now)
 
     def _backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter so that many retries do not arrive together."""
         p = self.policy
         ceiling = min(p.max_backoff, p.first_backoff * 2 ** (attempts - 1))
         return ceiling * self.rng.uniform(0.5, 1.0)
+
+
+def record_delivery_status(provider_id: str, status: str, *, supersedes: set[str], now: datetime,
+                           error_code: int | None = None, error: DeliveryError | None = None) -> bool:
+    """The provider's word on a message it accepted: delivered, undelivered, ...
+
+    Stored monotonically: `status` only replaces one of the statuses it
+    `supersedes` (so a late "sent" never overwrites "delivered"), and the same
+    callback twice changes nothing. A permanent failure is handled as if the
+    send had failed (an opt-out recorded, the contractor told once).
+    Returns whether anything changed.
+    """
+    with db.atomic():
+        changed = (OutboxMessage.update(delivery_status=status, delivery_error=error_code)
+                   .where(OutboxMessage.provider_id == provider_id,
+                          OutboxMessage.delivery_status.is_null() | OutboxMessage.delivery_status.in_(supersedes))
+                   .execute())
+        if changed and error is not None and error.permanent:
+            for message in OutboxMessage.select().where(OutboxMessage.provider_id == provider_id):
+                _undeliverable(message, error, now)
+        return bool(changed)
+
+
+def _undeliverable(message: OutboxMessage, error: DeliveryError, now: datetime) -> None:
+    """A message that can never arrive: record an opt-out, and tell the contractor once."""
+    if error.opted_out:
+        (Customer.update(opted_out_at=now)
+         .where(Customer.phone == message.recipient, Customer.opted_out_at.is_null()).execute())
+    if message.channel == "sms" and message.job_id:
+        job = message.job
+        tell_contractor(job.contractor, job, "delivery_failed", _failure_notice(message, job, error),
+                        key=f"outbox:{message.id}:failed", now=now)
 
 
 def _opted_out(phone: str) -> bool:

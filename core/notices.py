@@ -20,3 +20,22 @@ def credit_owed(job: JobView) -> str:
     return (f"{job.ref} {job.customer_name}: the new price {_money(job, job.total)} is below what was paid "
             f"({_money(job, job.paid)}). You owe a credit of {_money(job, job.credit)}; the customer was told "
             "you will be in touch to settle it.")
+
+
+def relay(job: JobView, text: str) -> str:
+    return (f"{job.customer_name} ({job.ref}, {job.title}) texted:\n\n{text}\n\n"
+            "Reply to this message to answer by SMS.")
+
+
+def opted_out(job: JobView) -> str:
+    return (f"{job.ref} {job.customer_name} replied STOP: no more texts reach them until they text START. "
+            "Payment reminders for this job are paused.")
+
+
+def opted_in(job: JobView) -> str:
+    return f"{job.ref} {job.customer_name} texted START: they get texts again."
+
+
+def change_accepted(job: JobView) -> str:
+    return (f"{job.ref} {job.customer_name} replied YES to the new price {_money(job, job.total)}: "
+            "the new amounts are accepted.")

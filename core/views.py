@@ -1,12 +1,14 @@
 """Reading a job from storage into the plain views that messages, pages and chats render."""
 
+import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from peewee import fn
 
 from core.plan import Trigger, TriggerKind
 from core.status import EventView, JobView, MilestoneView, milestone_status
-from storage.models import Event, Job, LineItem, Milestone, Payment
+from storage.models import AuditRecord, Event, Job, LineItem, Milestone, Payment
 
 
 def trigger_of(milestone: Milestone, events: dict[int, Event]) -> Trigger:
@@ -75,3 +77,22 @@ def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_s
         status=milestone_status(m.amount, m.paid, m.due_at if plan_sent else None, now),
         event_at=event.scheduled_at if event else None,
     )
+
+
+@dataclass(frozen=True)
+class PriceChangeRecord:
+    at: datetime
+    reason: str
+    old_total: int
+    new_total: int
+
+
+def price_history(job: Job) -> list[PriceChangeRecord]:
+    """Every change of the job's price, oldest first, from its audit records."""
+    records = (AuditRecord.select().where(AuditRecord.job == job, AuditRecord.kind == "price_changed")
+               .order_by(AuditRecord.id))
+    history = []
+    for record in records:
+        old, new = json.loads(record.old), json.loads(record.new)
+        history.append(PriceChangeRecord(record.at, new.get("reason", ""), old["total"], new["total"]))
+    return history

@@ -55,6 +55,22 @@ def build_dispatcher(settings: Settings, clock: Clock = system_clock) -> Dispatc
                       sms_sender_id=(t.from_number or t.messaging_service_sid) if t else "log")
 
 
+def build_web_app(settings: Settings, clock: Clock = system_clock):
+    from sms.app import create_app
+
+    return create_app(build_context(settings, clock), public_base_url=settings.public_base_url,
+                      twilio_auth_token=settings.twilio.auth_token if settings.twilio else None)
+
+
+def run_web(settings: Settings) -> None:
+    """`paystage web`: the web app under waitress, a production WSGI server."""
+    import waitress
+
+    open_storage(settings)
+    log.info("serving on http://%s:%d (public address %s)", settings.host, settings.port, settings.public_base_url)
+    waitress.serve(build_web_app(settings), host=settings.host, port=settings.port, ident="paystage")
+
+
 def run_worker(settings: Settings) -> None:
     """`paystage worker`: the loop and the dispatcher until SIGTERM or Ctrl-C."""
     from paystage.worker import Worker

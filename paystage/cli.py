@@ -13,12 +13,14 @@ def main(argv: list[str] | None = None) -> int:
     demo = commands.add_parser("demo", help="tell the countertop job start to finish on a fresh SQLite file")
     demo.add_argument("--db", help="where to keep the demo's database (default: DATA_DIR/demo.sqlite3)")
     commands.add_parser("worker", help="send what falls due and everything queued, until stopped")
+    commands.add_parser("web", help="serve Twilio's webhooks and the payment-link pages")
     db = commands.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade", "status"])
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING if args.command == "demo" else logging.INFO,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("apscheduler", "httpx", "twilio.http_client"):  # a line per job run or request is noise
+    # a log line per job run or per request is noise
+    for noisy in ("apscheduler", "httpx", "twilio.http_client", "waitress.queue"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
@@ -29,6 +31,10 @@ def main(argv: list[str] | None = None) -> int:
         from paystage.demo import run_demo
 
         run_demo(settings, args.db)
+    elif args.command == "web":
+        from paystage.app import run_web
+
+        run_web(settings)
     elif args.command == "worker":
         from paystage.app import run_worker
 

@@ -45,6 +45,8 @@ class Settings:
     sms_per_second: float = 1.0  # per Twilio number; 0 turns pacing off
     send_lease: timedelta = timedelta(minutes=5)  # how long a dispatcher holds a claimed batch
     twilio: Twilio | None = None  # None: texts are logged, not sent
+    host: str = "127.0.0.1"
+    port: int = 8000
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -73,6 +75,8 @@ class Settings:
             sms_per_second=_number(env, "PAYSTAGE_SMS_PER_SECOND", 1),
             send_lease=timedelta(seconds=_number(env, "PAYSTAGE_SEND_LEASE_SECONDS", 300)),
             twilio=_twilio(env),
+            host=env.get("HOST", "127.0.0.1"),
+            port=_port(env.get("PORT", "8000")),
         )
 
 
@@ -87,6 +91,12 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingError(f"{name}={text!r} must be a number, 0 or more")
     return value
+
+
+def _port(text: str) -> int:
+    if not (text.isdigit() and 0 < int(text) < 65536):
+        raise SettingError(f"PORT={text!r} must be a port number from 1 to 65535")
+    return int(text)
 
 
 def _quiet_hours(text: str) -> QuietHours:

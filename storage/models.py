@@ -169,8 +169,10 @@ class OutboxMessage(BaseModel):
     timezone = CharField(max_length=64, null=True)  # the customer's, for quiet hours
     created_at = UtcDateTimeField()
     sent_at = UtcDateTimeField(null=True)
-    provider_id = CharField(max_length=64, null=True)
+    provider_id = CharField(max_length=64, null=True, index=True)
     last_error = TextField(default="")
+    delivery_status = CharField(max_length=16, null=True)  # from the provider's callbacks, never going back
+    delivery_error = IntegerField(null=True)
 
     class Meta:
         indexes = ((("state", "next_attempt_at"), False),)
@@ -189,6 +191,15 @@ class InboundMessage(BaseModel):
     provider_id = CharField(max_length=64, unique=True)
     channel = CharField(max_length=16)
     received_at = UtcDateTimeField()
+    reply = TextField(null=True)  # what it was answered, given again to a retry
+
+
+class PhoneChoice(BaseModel):
+    """The job a phone with several active jobs picked (by replying its number) for its next texts."""
+
+    phone = CharField(max_length=20, unique=True)
+    job = ForeignKeyField(Job, on_delete="CASCADE")
+    chosen_at = UtcDateTimeField()
 
 
 MODELS = [
@@ -204,4 +215,5 @@ MODELS = [
     OutboxMessage,
     RateLimit,
     InboundMessage,
+    PhoneChoice,
 ]

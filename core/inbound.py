@@ -1,0 +1,132 @@
+"""A customer's own text message, answered in the same request.
+
+The words a customer can text (case and punctuation forgiving): BAL, NEXT,
+PLAN, PAY, HELP, YES after a plan change, a number to pick one of several
+jobs, and Twilio's opt-out and opt-in words. Anything else is passed on to
+the contractor in Telegram. A phone that belongs to no job learns nothing.
+
+Each text is handled once per provider message id: a provider retry gets the
+same answer and changes nothing more.
+"""
+
+import re
+from dataclasses import dataclass
+
+from peewee import IntegrityError
+
+from core import notices, replies
+from core.context import Actor, Context
+from core.journal import audit, tell_contractor
+from core.status import JobView
+from core.views import job_view
+from storage.models import AuditRecord, Customer, InboundMessage, Job, PhoneChoice, db
+
+OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had opted out
+COMMANDS = {  # word -> answer(job view, payment link)
+    "BAL": replies.balance,
+    "BALANCE": replies.balance,
+    "NEXT": lambda job, link: replies.next_payment(job),
+    "STATUS": lambda job, link: replies.next_payment(job),
+    "PLAN": replies.plan,
+    "PAY": replies.pay,
+}
+HELP = {"HELP", "INFO"}
+RELAY_LIMIT = 1600  # what one SMS can carry, concatenated
+
+
+@dataclass(frozen=True)
+class Answer:
+    text: str | None  # None: answer with nothing (Twilio itself confirms a STOP)
+    duplicate: bool = False
+
+
+def answer_text(ctx: Context, phone: str, body: str, message_id: str) -> Answer:
+    """Handle one inbound text from `phone` and return what to answer."""
+    now = ctx.clock()
+    try:
+        with db.atomic():
+            InboundMessage.create(provider_id=message_id, channel="sms", received_at=now)
+            text = _answer(ctx, phone, body, message_id)
+            InboundMessage.update(reply=text).where(InboundMessage.provider_id == message_id).execute()
+            return Answer(text)
+    except IntegrityError:  # this message id was handled before (or is being handled right now)
+        earlier = InboundMessage.get_or_none(InboundMessage.provider_id == message_id)
+        return Answer(earlier.reply if earlier else None, duplicate=True)
+
+
+def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
+    now = ctx.clock()
+    word = re.sub(r"[^A-Z0-9]", "", body.upper())
+    customer = Actor.customer(phone)
+    jobs = list(Job.select().join(Customer).where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
+    if word in OPT_OUT:
+        _opt(ctx, phone, jobs, out=True, message_id=message_id)
+        return None
+    if not jobs:
+        return replies.unknown_number()
+    job = _current_job(phone, jobs)
+    if word in OPT_IN or (word == "YES" and _opted_out(phone)):
+        _opt(ctx, phone, jobs, out=False, message_id=message_id)
+        return replies.opted_in(job_view(job, now) if job else None)
+    if len(jobs) > 1 and word.isdigit() and 1 <= int(word) <= len(jobs):
+        picked = jobs[int(word) - 1]
+        PhoneChoice.insert(phone=phone, job=picked, chosen_at=now).on_conflict(
+            conflict_target=[PhoneChoice.phone], update={PhoneChoice.job: picked, PhoneChoice.chosen_at: now}
+        ).execute()
+        audit(picked, customer, "job_chosen", now, new={"phone": phone})
+        return replies.chosen(job_view(picked, now))
+    if job is None:
+        return replies.choose_job([job_view(j, now) for j in jobs])
+    view = job_view(job, now)
+    link = ctx.links.url(job.ref, now)  # a fresh link with every answer
+    if word in COMMANDS:
+        return COMMANDS[word](view, link)
+    if word in HELP or not word:
+        return replies.help(view)
+    if word == "YES":
+        return _accept_change(job, view, customer, message_id, now)
+    tell_contractor(job.contractor, job, "relay", notices.relay(view, body.strip()[:RELAY_LIMIT]),
+                    key=f"inbound:{message_id}:relay", now=now)
+    return replies.relayed(view)
+
+
+def _current_job(phone: str, jobs: list[Job]) -> Job | None:
+    """The one job, or the one the phone picked; None while a phone with several has not picked."""
+    if len(jobs) == 1:
+        return jobs[0]
+    choice = PhoneChoice.get_or_none(PhoneChoice.phone == phone)
+    return next((j for j in jobs if choice and j.id == choice.job_id), None)
+
+
+def _opted_out(phone: str) -> bool:
+    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
+
+
+def _opt(ctx: Context, phone: str, jobs: list[Job], *, out: bool, message_id: str) -> None:
+    """Record a STOP (or START) for the phone and tell each contractor with an active job for it."""
+    now = ctx.clock()
+    changed = (Customer.update(opted_out_at=now if out else None)
+               .where(Customer.phone == phone, Customer.opted_out_at.is_null(out)).execute())
+    if not changed:
+        return
+    for job in jobs:
+        audit(job, Actor.customer(phone), "opted_out" if out else "opted_in", now)
+        view = job_view(job, now)
+        tell_contractor(job.contractor, job, "opted_out" if out else "opted_in",
+                        notices.opted_out(view) if out else notices.opted_in(view),
+                        key=f"inbound:{message_id}:opt:{job.id}", now=now)
+
+
+def _accept_change(job: Job, view: JobView, customer: Actor, message_id: str, now) -> str:
+    """YES after a plan-change text: the customer accepts the new amounts of the latest change."""
+    latest = (AuditRecord.select().where(AuditRecord.job == job, AuditRecord.kind == "price_changed")
+              .order_by(AuditRecord.id.desc()).first())
+    accepted = latest and AuditRecord.select().where(
+        AuditRecord.job == job, AuditRecord.kind == "price_change_accepted", AuditRecord.id > latest.id).exists()
+    if latest is None or accepted:
+        return replies.nothing_to_accept(view)
+    audit(job, customer, "price_change_accepted", now, new={"change": latest.id, "total": view.total})
+    tell_contractor(job.contractor, job, "price_change_accepted", notices.change_accepted(view),
+                    key=f"inbound:{message_id}:accepted", now=now)
+    return replies.change_accepted(view)

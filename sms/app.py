@@ -1,0 +1,32 @@
+"""The web app: Twilio's webhooks, the payment-link page, a health check."""
+
+import logging
+
+from flask import Flask
+
+from core.context import Context
+from storage.models import db
+
+log = logging.getLogger(__name__)
+
+
+def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | None) -> Flask:
+    """The Flask app. Without a Twilio auth token every Twilio request is refused: none can be verified."""
+    app = Flask(__name__)
+    app.config.update(PAYSTAGE_CONTEXT=ctx, PUBLIC_BASE_URL=public_base_url.rstrip("/"),
+                      TWILIO_AUTH_TOKEN=twilio_auth_token)
+
+    @app.before_request
+    def connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def disconnect(exc):
+        if not db.is_closed():
+            db.close()
+
+    from sms import pages, webhooks
+
+    app.register_blueprint(webhooks.bp)
+    app.register_blueprint(pages.bp)
+    return app

@@ -1,0 +1,41 @@
+"""The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check."""
+
+from babel.dates import format_date
+from flask import Blueprint, current_app, render_template
+
+from core.errors import NotFound
+from core.messages import describe_trigger, format_when
+from core.money import format_money
+from core.views import job_view, price_history
+from storage.models import Job
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/healthz")
+def healthz():
+    Job.select().limit(1).execute()  # the database answers
+    return {"status": "ok"}
+
+
+@bp.get("/p/<token>")
+def payment_page(token: str):
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    now = ctx.clock()
+    try:
+        ref = ctx.links.job_ref(token, now)
+        job = Job.get_or_none(Job.ref == ref)
+        if job is None:
+            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+    except NotFound as error:
+        return render_template("link_error.html", message=str(error)), 404
+    view = job_view(job, now)
+
+    def money(cents: int) -> str:
+        return format_money(cents, view.currency, view.locale)
+
+    history = [(format_date(change.at, "medium", locale=view.locale), change, money(change.old_total),
+                money(change.new_total)) for change in price_history(job)]
+    return render_template("payment.html", job=view, money=money, history=history,
+                           when=lambda moment: format_when(moment, view) if moment else "not scheduled yet",
+                           tied_to=lambda m: describe_trigger(m, view))
