@@ -60,20 +60,28 @@ class Dispatcher:
         self.sleep = sleep
         self.rng = rng or random.Random()
 
-    def dispatch(self) -> int:
-        """Claim a batch of due messages and deliver them; returns how many were claimed."""
+    def dispatch(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Claim a batch of due messages and deliver them; returns how many were claimed.
+
+        When `stopping()` turns true the send in flight finishes and the rest
+        of the batch goes back to the queue at once, for the next dispatcher.
+        """
         claimed = outbox.claim(self.clock(), self.policy.lease, self.policy.batch)
-        for message in claimed:
+        for index, message in enumerate(claimed):
+            if stopping():
+                for unsent in claimed[index:]:
+                    outbox.release(unsent.id, unsent.next_attempt_at, error=unsent.last_error)
+                break
             try:
                 self._deliver(message)
             except Exception:  # one bad message must not stop the others; its lease will free it
                 log.exception("delivering outbox message %s failed unexpectedly", message.id)
         return len(claimed)
 
-    def drain(self) -> int:
-        """Dispatch until nothing is due now; returns how many messages were claimed in all."""
+    def drain(self, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Dispatch until nothing is due now (or until stopping); returns how many messages were claimed."""
         total = 0
-        while count := self.dispatch():
+        while not stopping() and (count := self.dispatch(stopping)):
             total += count
         return total
 

@@ -161,14 +161,24 @@ def _local_secret(data_dir: Path) -> str:
     """Without PAYSTAGE_SECRET_KEY, a random key kept in the data directory, so links outlive a restart.
 
     The file is created readable by its owner only (never world-readable, not
-    even for a moment); an empty one, left by a crash, is written anew.
+    even for a moment), and whole: the key is written to a file of its own and
+    linked into place, so of two processes starting at once on a fresh data
+    directory one wins and both read its key. An empty one is replaced.
     """
     path = data_dir / "secret_key"
     key = path.read_text().strip() if path.exists() else ""
-    if not key:
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as file:
-            file.write(key)
-    return key
+    if key:
+        return key
+    data_dir.mkdir(parents=True, exist_ok=True)
+    draft = data_dir / f".secret_key.{secrets.token_hex(8)}"
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_urlsafe(32))
+    try:
+        os.link(draft, path)  # fails if another process linked its key first
+    except FileExistsError:
+        if not path.read_text().strip():  # an empty file, left by a crash
+            os.replace(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return path.read_text().strip()

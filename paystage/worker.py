@@ -77,7 +77,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 with db.connection_context():
-                    self.dispatcher.drain()
+                    self.dispatcher.drain(stopping=self._stop.is_set)
             except Exception:
                 log.exception("dispatching failed; trying again")
             self._wake.wait(self.poll)

@@ -144,11 +144,6 @@ def test_a_worker_killed_five_times_delivers_every_text_with_at_most_one_duplica
 STOP_WITHIN = 10  # seconds: the send in flight (a pace wait of at most 2 s, then the HTTP call) and out
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "Worker.stop() sets its _stop event, but the dispatcher thread is inside Dispatcher.drain(), which loops "
-    "`while self.dispatch()` without looking at it: SIGTERM waits until nothing is due any more. At the default "
-    "pace (1 text/s) a backlog of N texts keeps the worker running about N seconds after SIGTERM, so a service "
-    "manager's stop timeout ends it with SIGKILL (a possible duplicate) instead of a clean stop"))
 def test_sigterm_stops_a_worker_within_seconds_even_with_a_backlog(tmp_path):
     with backend("sqlite", tmp_path) as url:
         seed_backlog(300, due_at=due_now())

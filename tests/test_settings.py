@@ -123,10 +123,19 @@ def test_the_secret_key_file_is_created_owner_only_from_the_start(data_dir, monk
     real_open = os.open
 
     def spying_open(path, flags, mode=0o777, *args, **kwargs):
-        if Path(path).name == "secret_key" and flags & os.O_CREAT:
+        if "secret_key" in Path(path).name and flags & os.O_CREAT:
             created.append(mode)
         return real_open(path, flags, mode, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", spying_open)
     Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)})
     assert created == [0o600]  # the mode is given at creation, not fixed up by a chmod afterwards
+
+
+def test_processes_starting_together_on_a_fresh_data_dir_agree_on_one_key(data_dir):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(8) as pool:
+        keys = set(pool.map(lambda _: Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}).secret_key, range(32)))
+    assert len(keys) == 1 and keys == {(data_dir / "secret_key").read_text()}
+    assert [p.name for p in data_dir.iterdir()] == ["secret_key"]  # no drafts left behind
