@@ -1,0 +1,89 @@
+"""The payment-link page: the customer's whole job on one small screen, and a clear page for a bad link."""
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from core.context import Actor
+from core.events import mark_event_done
+from core.payments import record_payment
+from core.pricing import PriceChange, apply_price_change
+from sms.app import create_app
+
+
+@pytest.fixture
+def client(ctx):
+    return create_app(ctx, public_base_url="https://pay.example", twilio_auth_token="t").test_client()
+
+
+def path(ctx, ref, now=None):
+    return "/p/" + ctx.links.token(ref, now or ctx.clock())
+
+
+def page(client, url):
+    response = client.get(url)
+    return response.status_code, response.get_data(as_text=True)
+
+
+def test_the_page_tells_the_whole_story_of_the_job(client, ctx, clock, contractor, planned):
+    record_payment(ctx, Actor.system("card"), planned, 100_000, "card", reference="ch_1")
+    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    clock.advance(days=9)
+    mark_event_done(ctx, contractor, planned, "Removal")
+    status, html = page(client, path(ctx, planned))
+    assert status == 200
+    assert "Kitchen countertops" in html and planned in html and "Granite &amp; Co" in html
+    for amount in ("$4,850.00", "$1,000.00", "$1,283.33", "$2,566.67", "$3,850.00"):
+        assert amount in html
+    assert html.index("Measurement") < html.index("Removal") < html.index("Installation")  # in order
+    assert "Paid" in html and "Due now" in html and "Upcoming" in html
+    assert "$4,000.00 &rarr; $4,850.00" in html  # the price history
+    assert "<script" not in html and 'name="viewport"' in html
+
+
+def test_the_page_shows_a_credit_owed(client, ctx, contractor, planned):
+    record_payment(ctx, contractor, planned, 200_000, "check")
+    apply_price_change(ctx, contractor, planned, PriceChange.total(180_000))
+    status, html = page(client, path(ctx, planned))
+    assert "Credit owed to you" in html and "$200.00" in html
+
+
+def test_how_to_pay_shows_the_contractors_instructions_when_something_is_due(client, ctx, contractor, planned):
+    from storage.models import Contractor
+
+    Contractor.update(payment_instructions="Zelle to pay@granite.example").execute()
+    mark_event_done(ctx, contractor, planned, "Removal")
+    assert "Zelle to pay@granite.example" in page(client, path(ctx, planned))[1]
+
+
+def test_an_expired_link_gets_a_clear_page(client, ctx, clock, planned):
+    old = path(ctx, planned, clock() - timedelta(days=91))
+    status, html = page(client, old)
+    assert status == 404 and "expired" in html and "PAY" in html and planned not in html
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda token: token[:-2] + ("AA" if not token.endswith("AA") else "BB"),  # a changed signature
+    lambda token: token.replace("J-", "J-X", 1),  # another job named, same signature
+    lambda token: "nonsense",
+    lambda token: "",
+])
+def test_a_tampered_or_guessed_link_gets_a_clear_page_and_names_no_job(client, ctx, planned, mangle):
+    status, html = page(client, "/p/" + mangle(ctx.links.token(planned, ctx.clock())))
+    assert status == 404
+    assert planned not in html and "Dana" not in html and "Traceback" not in html
+
+
+def test_a_link_names_one_job_and_its_signature_cannot_be_moved_to_another(ctx, contractor, planned):
+    from core.jobs import Item, create_job
+
+    other = create_job(ctx, contractor, customer_name="Sam", phone="415 555 0177", title="Deck",
+                       items=[Item("Deck", 10_000)])
+    token = ctx.links.token(planned, ctx.clock())
+    signature = token.rsplit(".", 1)[1]
+    expiry = token.split(".")[1]
+    forged = f"{other.ref}.{expiry}.{signature}"
+    client = create_app(ctx, public_base_url="https://pay.example", twilio_auth_token="t").test_client()
+    assert client.get("/p/" + forged).status_code == 404
+    assert re.fullmatch(r"J-\w+\.\d+\.[\w-]{24}", token)  # 144 bits of signature: not guessable
