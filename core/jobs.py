@@ -3,6 +3,7 @@
 import secrets
 from dataclasses import dataclass
 
+from core import regional
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput, NotFound
 from core.journal import audit
@@ -133,3 +134,32 @@ def _new_ref() -> str:
         if not Job.select().where(Job.ref == ref).exists():
             return ref
     raise RuntimeError("could not find a free job reference")
+
+
+def contractor_jobs(ctx: Context, actor: Actor) -> list[JobView]:
+    """The acting contractor's active jobs, newest first."""
+    now = ctx.clock()
+    jobs = Job.select().where(Job.contractor == int(actor.key), Job.state == "active").order_by(Job.id.desc())
+    return [job_view(job, now) for job in jobs]
+
+
+PROFILE_FIELDS = ("business_name", "phone", "timezone", "currency", "locale", "payment_instructions")
+
+
+def update_profile(ctx: Context, actor: Actor, field: str, value: str) -> Contractor:
+    """Change one thing about the contractor; new jobs take timezone, currency and locale from here."""
+    if field not in PROFILE_FIELDS:
+        raise InvalidInput(f"There is no {field!r} in a profile. You can change: {', '.join(PROFILE_FIELDS)}.")
+    value = value.strip()
+    if field == "business_name" and not value:
+        raise InvalidInput("A business name cannot be empty. Example: Whitfield Stone & Tile")
+    check = {"phone": lambda v: to_e164(v, ctx.defaults.region), "timezone": regional.timezone_name,
+             "currency": regional.currency_code, "locale": regional.locale_name}.get(field)
+    if check:
+        value = check(value)
+    with db.atomic():
+        contractor = Contractor.get_by_id(int(actor.key))
+        old = getattr(contractor, field)
+        Contractor.update({getattr(Contractor, field): value[:500]}).where(Contractor.id == contractor.id).execute()
+        audit(None, actor, "profile_changed", ctx.clock(), old={field: old}, new={field: value})
+        return Contractor.get_by_id(contractor.id)

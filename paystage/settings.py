@@ -9,14 +9,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import phonenumbers
-from babel import Locale, UnknownLocaleError
-from babel.numbers import get_currency_name
 from dotenv import load_dotenv
 
+from core import regional
 from core.context import Defaults, ReminderPolicy
+from core.errors import InvalidInput
 from core.quiet_hours import QuietHours
 
 
@@ -55,10 +53,10 @@ class Settings:
             env = dict(os.environ)
         data_dir = Path(env.get("PAYSTAGE_DATA_DIR", "data"))
         defaults = Defaults(
-            timezone=_timezone(env.get("PAYSTAGE_TIMEZONE", Defaults.timezone)),
-            currency=_currency(env.get("PAYSTAGE_CURRENCY", Defaults.currency)),
-            locale=_locale(env.get("PAYSTAGE_LOCALE", Defaults.locale)),
-            region=_region(env.get("PAYSTAGE_REGION", Defaults.region)),
+            timezone=_checked(regional.timezone_name, env, "PAYSTAGE_TIMEZONE", Defaults.timezone),
+            currency=_checked(regional.currency_code, env, "PAYSTAGE_CURRENCY", Defaults.currency),
+            locale=_checked(regional.locale_name, env, "PAYSTAGE_LOCALE", Defaults.locale),
+            region=_checked(regional.phone_region, env, "PAYSTAGE_REGION", Defaults.region),
         )
         return cls(
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'paystage.sqlite3'}",
@@ -121,33 +119,11 @@ def _twilio(env: dict[str, str]) -> Twilio | None:
     return Twilio(sid, token, number, service, _url(base, "TWILIO_API_BASE_URL") if base else None)
 
 
-def _timezone(name: str) -> str:
+def _checked(check, env: dict[str, str], name: str, default: str) -> str:
     try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise SettingError(f"PAYSTAGE_TIMEZONE={name!r} is not a timezone; use a name like America/New_York") from None
-    return name
-
-
-def _currency(code: str) -> str:
-    code = code.upper()
-    if get_currency_name(code, locale="en") == code:
-        raise SettingError(f"PAYSTAGE_CURRENCY={code!r} is not an ISO 4217 currency code; use one like USD or EUR")
-    return code
-
-
-def _locale(name: str) -> str:
-    try:
-        return str(Locale.parse(name))
-    except (UnknownLocaleError, ValueError):
-        raise SettingError(f"PAYSTAGE_LOCALE={name!r} is not a locale; use one like en_US or de_DE") from None
-
-
-def _region(code: str) -> str:
-    code = code.upper()
-    if code not in phonenumbers.SUPPORTED_REGIONS:
-        raise SettingError(f"PAYSTAGE_REGION={code!r} is not a phone region; use a country code like US or GB")
-    return code
+        return check(env.get(name, default))
+    except InvalidInput as error:
+        raise SettingError(f"{name}={error}") from None  # the reason starts with the value
 
 
 def _url(url: str, name: str = "PUBLIC_BASE_URL") -> str:

@@ -69,3 +69,27 @@ def test_registering_the_same_telegram_user_twice_returns_the_same_contractor(ct
     first = register_contractor(ctx, business_name="Granite", telegram_id=42)
     again = register_contractor(ctx, business_name="Granite again", telegram_id=42)
     assert first.id == again.id and again.business_name == "Granite"
+
+
+def test_a_profile_change_is_checked_and_audited(ctx, contractor):
+    from core.jobs import update_profile
+
+    assert update_profile(ctx, contractor, "phone", "(415) 555-0111").phone == "+14155550111"
+    assert update_profile(ctx, contractor, "currency", "eur").currency == "EUR"
+    for field, value, message in [("timezone", "Mars/Base", "not a timezone"), ("locale", "xx_QQ", "not a locale"),
+                                  ("phone", "12", "not a phone number"), ("business_name", " ", "cannot be empty"),
+                                  ("password", "x", "no 'password'")]:
+        with pytest.raises(InvalidInput, match=message):
+            update_profile(ctx, contractor, field, value)
+    assert AuditRecord.select().where(AuditRecord.kind == "profile_changed").count() == 2
+
+
+def test_a_contractor_lists_only_their_own_active_jobs(ctx, contractor):
+    from core.jobs import cancel_job, contractor_jobs
+
+    kept = new_job(ctx, contractor)
+    dropped = new_job(ctx, contractor, title="Old quote")
+    cancel_job(ctx, contractor, dropped.ref)
+    stranger = Actor.contractor(register_contractor(ctx, business_name="Other Co", telegram_id=777).id)
+    new_job(ctx, stranger, title="Someone else's")
+    assert [j.ref for j in contractor_jobs(ctx, contractor)] == [kept.ref]
