@@ -85,6 +85,7 @@ class JobView:
     milestones: tuple[MilestoneView, ...] = ()
     events: tuple[EventView, ...] = ()
     payment_instructions: str = ""
+    items: tuple[tuple[str, int], ...] = ()  # line items: (description, amount)
 
     @property
     def remaining(self) -> int:

@@ -37,6 +37,8 @@ def job_view(job: Job, now: datetime) -> JobView:
     milestones = Milestone.select().where(Milestone.job == job).order_by(Milestone.position)
     plan_sent = job.plan_sent_at is not None
     customer, contractor = job.customer, job.contractor
+    items = tuple(LineItem.select(LineItem.description, LineItem.amount).where(LineItem.job == job)
+                  .order_by(LineItem.position).tuples())
     return JobView(
         ref=job.ref,
         title=job.title,
@@ -49,7 +51,7 @@ def job_view(job: Job, now: datetime) -> JobView:
         business_name=contractor.business_name,
         business_phone=contractor.phone,
         payment_instructions=contractor.payment_instructions,
-        total=job_total(job),
+        total=sum(amount for _, amount in items),
         paid=job_paid(job),
         now=now,
         plan_sent=plan_sent,
@@ -58,6 +60,7 @@ def job_view(job: Job, now: datetime) -> JobView:
             EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at)
             for e in events.values()
         ),
+        items=items,
     )
 
 

@@ -1,0 +1,63 @@
+"""The Telegram bot: one python-telegram-bot Application, wired in one place."""
+
+from warnings import filterwarnings
+
+from telegram import BotCommand
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    BasePersistence,
+    CallbackQueryHandler,
+    CommandHandler,
+    ConversationHandler,
+    MessageHandler,
+    filters,
+)
+
+from telegram.warnings import PTBUserWarning
+
+from bot import handlers
+from bot.commands import COMMANDS, Services
+
+GUIDED = [name for name in COMMANDS if name != "start"]
+# button taps in a guided command belong to the chat's conversation, not to one message: per_message=False is meant
+filterwarnings("ignore", message=".*per_message=False.*CallbackQueryHandler", category=PTBUserWarning)
+
+
+def build_application(token: str, services: Services, *, persistence: BasePersistence | None = None,
+                      api_base_url: str | None = None, polling: bool = True) -> Application:
+    """The bot. `api_base_url` points it at another Bot API server (self-hosted, or a local fake in tests)."""
+    builder = ApplicationBuilder().token(token).post_init(_register_commands)
+    if api_base_url:
+        base = api_base_url.rstrip("/")
+        builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
+    if persistence is not None:
+        builder = builder.persistence(persistence)
+    if not polling:
+        builder = builder.updater(None)  # updates arrive through the web app's webhook
+    app = builder.build()
+    app.bot_data["services"] = services
+
+    guided = ConversationHandler(
+        entry_points=[CommandHandler(GUIDED, handlers.entry),
+                      CallbackQueryHandler(handlers.ask_button, pattern=r"^ask:")],
+        states={handlers.ASKING: [MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.answer),
+                                  CallbackQueryHandler(handlers.answer, pattern=r"^ans:")]},
+        fallbacks=[CommandHandler("cancel", handlers.cancel)],
+        allow_reentry=True,  # a new command in the middle of questions starts over
+        name="guided",
+        persistent=persistence is not None,
+    )
+    app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.relay_reply), group=-1)
+    app.add_handler(CommandHandler("start", handlers.start))
+    app.add_handler(guided)
+    app.add_handler(CommandHandler("cancel", handlers.cancel))
+    app.add_handler(CallbackQueryHandler(handlers.button))
+    app.add_error_handler(handlers.on_error)
+    return app
+
+
+async def _register_commands(app: Application) -> None:
+    """The command menu Telegram shows beside the message box."""
+    await app.bot.set_my_commands([BotCommand(c.name, c.summary[:256]) for c in COMMANDS.values()]
+                                  + [BotCommand("cancel", "stop what we are doing")])

@@ -1,0 +1,352 @@
+"""Every contractor command, each usable two ways: in one line with its arguments, or bare, as questions.
+
+A command is its questions (asked one at a time when it is sent bare), a
+parser for the one-line form that yields the same answers, and one function
+that runs it through a core use case. Both forms meet in that function, so
+they cannot drift apart.
+"""
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from typing import Callable
+
+from bot import texts
+from core.context import Actor, Context
+from core.errors import InvalidInput
+from core.events import add_event, mark_event_done, reschedule_event
+from core.jobs import Item, contractor_jobs, contractor_of, create_job, job_status, update_profile
+from core.money import parse_amount
+from core.payments import record_payment
+from core.plans import send_plan, set_plan
+from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.when import parse_when
+
+REF = re.compile(r"^J-[A-Z0-9]{4,6}$", re.IGNORECASE)
+METHODS = ("cash", "check", "transfer", "card", "other")
+PROFILE_ALIASES = {"name": "business_name", "business": "business_name", "business_name": "business_name",
+                   "phone": "phone", "timezone": "timezone", "tz": "timezone", "currency": "currency",
+                   "locale": "locale", "instructions": "payment_instructions", "pay": "payment_instructions",
+                   "payment_instructions": "payment_instructions"}
+
+Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+
+
+@dataclass
+class Reply:
+    text: str
+    buttons: Buttons = field(default_factory=list)
+    keep: dict = field(default_factory=dict)  # pending confirmations: token -> what the button applies
+
+
+@dataclass(frozen=True)
+class Services:
+    ctx: Context
+    allowed_ids: frozenset[int] | None = None  # who may register; None: anyone
+
+
+@dataclass(frozen=True)
+class Question:
+    key: str
+    prompt: str
+    choices: Callable[[Services, Actor, dict], Buttons] | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    usage: str  # the one-line form, shown in /help and in every error
+    summary: str
+    run: Callable[[Services, Actor, dict], Reply]
+    questions: tuple[Question, ...] = ()
+    parse: Callable[[Services, Actor, str], dict] = lambda s, a, args: {}
+
+
+# --- answers -----------------------------------------------------------------------------------------------------
+
+
+def money_of(actor: Actor, text: str) -> int:
+    c = contractor_of(actor)
+    return parse_amount(text, c.currency, c.locale)
+
+
+def split_ref(s: Services, actor: Actor, args: str, usage: str) -> tuple[str, str]:
+    """The job reference at the start of `args`; with one active job it may be left out."""
+    first, _, rest = args.strip().partition(" ")
+    if REF.match(first):
+        return first.upper(), rest.strip()
+    jobs = contractor_jobs(s.ctx, actor)
+    if len(jobs) == 1:
+        return jobs[0].ref, args.strip()
+    raise InvalidInput(f"Which job? Start with its reference. Example: {usage}\n/jobs lists your jobs.")
+
+
+def two_parts(text: str, usage: str, *, last: bool = False) -> tuple[str, str]:
+    """"A, B" split at the first (or last) comma followed by a space."""
+    parts = re.split(r",\s+", text.strip())
+    if len(parts) < 2:
+        raise InvalidInput(f"Separate the parts with a comma. Example: {usage}")
+    if last:
+        return ", ".join(parts[:-1]), parts[-1]
+    return parts[0], ", ".join(parts[1:])
+
+
+def job_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    return [[(f"{j.ref} {j.customer_name}", j.ref)] for j in contractor_jobs(s.ctx, actor)[:8]]
+
+
+def event_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    job = job_status(s.ctx, actor, answers["job"])
+    return [[(e.name, e.name)] for e in job.events if e.state == "scheduled"]
+
+
+def method_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    return [[(m, m) for m in METHODS[:3]], [(m, m) for m in METHODS[3:]]]
+
+
+def item_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    job = job_status(s.ctx, actor, answers["job"])
+    return [[(description[:40], description[:40])] for description, _ in job.items]
+
+
+def profile_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    return [[("Business name", "name"), ("Phone", "phone")], [("Timezone", "timezone"), ("Currency", "currency")],
+            [("Locale", "locale"), ("Payment instructions", "instructions")]]
+
+
+JOB = Question("job", "Which job?", job_choices)
+
+
+# --- running them ------------------------------------------------------------------------------------------------
+
+
+def run_start(s: Services, actor: Actor, a: dict) -> Reply:
+    return Reply("")  # handled in bot.handlers: it needs the Telegram user, not an actor
+
+
+def run_newjob(s: Services, actor: Actor, a: dict) -> Reply:
+    job = create_job(s.ctx, actor, customer_name=a["name"], phone=a["phone"], title=a["title"],
+                     items=[Item(a["title"], money_of(actor, a["total"]))])
+    return Reply(f"Job {job.ref} created: {job.title} for {job.customer_name} ({job.customer_phone}), "
+                 f"{texts.money(job, job.total)}.\n\nNext: add its events, e.g.\n/event {job.ref} Measurement, "
+                 f"tomorrow 9am\nthen the plan:\n/plan {job.ref} 25% before measurement, 25% after removal, "
+                 "50% after installation")
+
+
+def run_event(s: Services, actor: Actor, a: dict) -> Reply:
+    c = contractor_of(actor)
+    when = parse_when(a["when"], c.timezone, s.ctx.clock()) if a.get("when", "").strip() not in ("", "-") else None
+    result = add_event(s.ctx, actor, a["job"], a["name"], when)
+    return Reply(f"Added {result.event} to {result.job.ref}.\n\n{texts.job_card(result.job)}")
+
+
+def run_plan(s: Services, actor: Actor, a: dict) -> Reply:
+    job = set_plan(s.ctx, actor, a["job"], a["sentence"])
+    return Reply(texts.plan_preview(job), [[("Send to customer", f"send:{job.ref}")]])
+
+
+def run_send(s: Services, actor: Actor, a: dict) -> Reply:
+    job = send_plan(s.ctx, actor, a["job"])
+    due = f" {texts.money(job, job.due_now_amount)} is due now; they got the link." if job.due_now_amount else ""
+    return Reply(f"Plan sent to {job.customer_name}.{due}\n\n{texts.plan_lines(job)}")
+
+
+def run_done(s: Services, actor: Actor, a: dict) -> Reply:
+    result = mark_event_done(s.ctx, actor, a["job"], a["event"])
+    job = result.job
+    if result.announced:
+        due = [m for m in job.milestones if m.id in result.announced]
+        owed = texts.money(job, sum(m.open_amount for m in due))
+        told = f" {owed} is now due: {job.customer_name} was texted the amount and the payment link."
+    else:
+        told = " Nothing fell due with it."
+    return Reply(f"{result.event} is done.{told}\n\n{texts.job_card(job)}")
+
+
+def run_move(s: Services, actor: Actor, a: dict) -> Reply:
+    c = contractor_of(actor)
+    result = reschedule_event(s.ctx, actor, a["job"], a["event"], parse_when(a["when"], c.timezone, s.ctx.clock()))
+    told = f" {result.job.customer_name} was told the new date." if result.job.plan_sent else ""
+    return Reply(f"{result.event} moved.{told}\n\n{texts.job_card(result.job)}")
+
+
+def run_paid(s: Services, actor: Actor, a: dict) -> Reply:
+    amount = money_of(actor, a["amount"])
+    result = record_payment(s.ctx, actor, a["job"], amount, a.get("method") or "other")
+    job = result.job
+    credit = f" More than the price was paid: you owe a credit of {texts.money(job, job.credit)}." \
+        if job.credit else ""
+    return Reply(f"Recorded {texts.money(job, amount)} ({a.get('method') or 'other'}) on {job.ref}. Paid "
+                 f"{texts.money(job, job.paid)} of {texts.money(job, job.total)}; remaining "
+                 f"{texts.money(job, job.remaining)}.{credit} {job.customer_name} gets a receipt.")
+
+
+def price_change_reply(s: Services, actor: Actor, ref: str, change: PriceChange) -> Reply:
+    view = preview_price_change(s.ctx, actor, ref, change)
+    job = job_status(s.ctx, actor, ref)
+    token = secrets.token_hex(4)
+    return Reply(texts.price_preview(job, view), [[("Apply", f"apply:{token}"), ("Cancel", "drop")]],
+                 keep={token: {"job": ref, "kind": change.kind, "description": change.description,
+                               "amount": change.amount}})
+
+
+def run_price(s: Services, actor: Actor, a: dict) -> Reply:
+    return price_change_reply(s, actor, a["job"], PriceChange.total(money_of(actor, a["total"])))
+
+
+def run_add(s: Services, actor: Actor, a: dict) -> Reply:
+    return price_change_reply(s, actor, a["job"], PriceChange.add(a["description"], money_of(actor, a["amount"])))
+
+
+def run_remove(s: Services, actor: Actor, a: dict) -> Reply:
+    return price_change_reply(s, actor, a["job"], PriceChange.remove(a["description"]))
+
+
+def apply_change(s: Services, actor: Actor, kept: dict) -> Reply:
+    change = PriceChange(kept["kind"], kept["description"], kept["amount"])
+    view = apply_price_change(s.ctx, actor, kept["job"], change)
+    job = job_status(s.ctx, actor, kept["job"])
+    told = f" {job.customer_name} was texted the new amounts." if job.plan_sent else ""
+    return Reply(f"Price of {job.ref} is now {texts.money(job, view.new_total)}.{told}\n\n{texts.plan_lines(job)}"
+                 if job.milestones else f"Price of {job.ref} is now {texts.money(job, view.new_total)}.")
+
+
+def run_jobs(s: Services, actor: Actor, a: dict) -> Reply:
+    jobs = contractor_jobs(s.ctx, actor)
+    if not jobs:
+        return Reply("No active jobs. Start one:\n/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, "
+                     "$4,000")
+    return Reply("\n".join(texts.job_line(j) for j in jobs), [[(j.ref, f"job:{j.ref}")] for j in jobs[:8]])
+
+
+def job_card_reply(s: Services, actor: Actor, ref: str) -> Reply:
+    job = job_status(s.ctx, actor, ref)
+    buttons: Buttons = [[(f"{e.name} done", f"done:{job.ref}:{i}")]
+                        for i, e in enumerate(job.events) if e.state == "scheduled" and job.state == "active"]
+    if job.milestones and not job.plan_sent:
+        buttons.append([("Send plan to customer", f"send:{job.ref}")])
+    buttons.append([("Record payment", f"ask:paid:{job.ref}"), ("Payment link", f"link:{job.ref}")])
+    return Reply(texts.job_card(job), buttons)
+
+
+def run_job(s: Services, actor: Actor, a: dict) -> Reply:
+    return job_card_reply(s, actor, a["job"])
+
+
+def run_link(s: Services, actor: Actor, a: dict) -> Reply:
+    job = job_status(s.ctx, actor, a["job"])
+    return Reply(f"{job.ref} {job.customer_name}'s payment page:\n{s.ctx.links.url(job.ref, s.ctx.clock())}")
+
+
+def run_profile(s: Services, actor: Actor, a: dict) -> Reply:
+    name = PROFILE_ALIASES.get(a["field"].strip().lower().replace(" ", "_"))
+    if name is None:
+        raise InvalidInput("Which part? name, phone, timezone, currency, locale or instructions. "
+                           "Example: /profile phone (415) 555-0100")
+    c = update_profile(s.ctx, actor, name, a["value"])
+    return Reply(profile_text(c))
+
+
+def profile_text(c) -> str:
+    return (f"{c.business_name}\nPhone: {c.phone or '-'}\nTimezone: {c.timezone}\nCurrency: {c.currency}\n"
+            f"Locale: {c.locale}\nPayment instructions: {c.payment_instructions or '-'}\n\n"
+            "Change one: /profile phone (415) 555-0100")
+
+
+def run_help(s: Services, actor: Actor, a: dict) -> Reply:
+    lines = ["Send a command bare and I ask step by step, or all in one line:"]
+    lines += [f"{c.usage} - {c.summary}" for c in COMMANDS.values() if c.name not in ("start", "help")]
+    lines.append("/cancel - stop what we are doing")
+    lines.append("Reply to a customer's message to answer them by SMS.")
+    return Reply("\n".join(lines))
+
+
+# --- one-line forms: each reads what follows the job reference --------------------------------------------------
+
+
+def need(text: str, usage: str) -> str:
+    if not text.strip():
+        raise InvalidInput(f"Something is missing. Example: {usage}")
+    return text.strip()
+
+
+def read_newjob(text: str, usage: str) -> dict:
+    parts = re.split(r",\s+", text.strip())
+    if len(parts) < 4:
+        raise InvalidInput(f"I need four things, separated by commas: name, phone, title, total. Example: {usage}")
+    return {"name": parts[0], "phone": parts[1], "title": ", ".join(parts[2:-1]), "total": parts[-1]}
+
+
+def read_name_when(key: str):
+    def read(text: str, usage: str) -> dict:
+        name, _, when = need(text, usage).partition(",")
+        return {key: name.strip(), "when": when.strip()}
+    return read
+
+
+def read_one(key: str):
+    return lambda text, usage: {key: need(text, usage)}
+
+
+def read_paid(text: str, usage: str) -> dict:
+    amount, _, method = need(text, usage).partition(" ")
+    return {"amount": amount, "method": method.strip().lower() or "other"}
+
+
+def read_add(text: str, usage: str) -> dict:
+    description, amount = two_parts(need(text, usage), usage, last=True)
+    return {"description": description, "amount": amount}
+
+
+def read_profile(text: str, usage: str) -> dict:
+    field_name, _, value = need(text, usage).partition(" ")
+    return {"field": field_name, "value": need(value, usage)}
+
+
+def command(name: str, usage: str, summary: str, run, questions=(), read=None, *, ref: bool = True) -> Command:
+    """A command whose one-line form is `usage`: a job reference first (when `ref`), then what `read` reads."""
+
+    def parse(s: Services, actor: Actor, args: str) -> dict:
+        answers = {}
+        if ref:
+            answers["job"], args = split_ref(s, actor, args, usage)
+        return {**answers, **(read(args, usage) if read else {})}
+
+    return Command(name, usage, summary, run, tuple(questions), parse)
+
+
+COMMANDS: dict[str, Command] = {c.name: c for c in [
+    command("start", "/start", "register", run_start, ref=False),
+    command("newjob", "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000", "a new job", run_newjob,
+            [Question("name", "The customer's name?"), Question("phone", "Their mobile number (they get texts)?"),
+             Question("title", "What is the job? e.g. Kitchen countertops"),
+             Question("total", "The price? e.g. $4,000")], read_newjob, ref=False),
+    command("event", "/event J-7K2Q Measurement, tomorrow 9am", "add an event to a job", run_event,
+            [JOB, Question("name", "The event's name? e.g. Measurement"),
+             Question("when", "When? e.g. tomorrow 9am (or - if not scheduled yet)")], read_name_when("name")),
+    command("plan", "/plan J-7K2Q 25% before measurement, 25% after removal, 50% after installation",
+            "set the payment plan (you see it before the customer does)", run_plan,
+            [JOB, Question("sentence", "The plan? e.g. 25% before measurement, 25% after removal, "
+                                       "50% after installation")], read_one("sentence")),
+    command("send", "/send J-7K2Q", "text the plan to the customer", run_send, [JOB]),
+    command("done", "/done J-7K2Q Installation", "mark an event done: its payment falls due", run_done,
+            [JOB, Question("event", "Which event is done?", event_choices)], read_one("event")),
+    command("move", "/move J-7K2Q Installation, Friday 8am", "reschedule an event", run_move,
+            [JOB, Question("event", "Which event moves?", event_choices), Question("when", "To when?")],
+            read_name_when("event")),
+    command("paid", "/paid J-7K2Q 1000 cash", "record a payment", run_paid,
+            [JOB, Question("amount", "How much was paid?"), Question("method", "How?", method_choices)], read_paid),
+    command("price", "/price J-7K2Q 4850", "set a new total (preview first)", run_price,
+            [JOB, Question("total", "The new total?")], read_one("total")),
+    command("add", "/add J-7K2Q Undermount sink, $350", "add a line item (preview first)", run_add,
+            [JOB, Question("description", "What is added?"), Question("amount", "For how much?")], read_add),
+    command("remove", "/remove J-7K2Q Undermount sink", "remove a line item (preview first)", run_remove,
+            [JOB, Question("description", "Which line item goes?", item_choices)], read_one("description")),
+    command("jobs", "/jobs", "your active jobs", run_jobs, ref=False),
+    command("job", "/job J-7K2Q", "a job's card: timeline and buttons", run_job, [JOB]),
+    command("link", "/link J-7K2Q", "the customer's payment page", run_link, [JOB]),
+    command("profile", "/profile phone (415) 555-0100", "your business name, phone, timezone, currency...",
+            run_profile, [Question("field", "What do you want to change?", profile_choices),
+                          Question("value", "The new value?")], read_profile, ref=False),
+    command("help", "/help", "this list", run_help, ref=False),
+]}

@@ -1,0 +1,48 @@
+"""A contractor's chat with the real bot: python-telegram-bot's Application over real HTTP to a fake Bot API."""
+
+from bot.app import build_application
+from bot.commands import Services
+from bot.runner import BotRunner
+
+TOKEN = "123456:TEST"
+
+
+class Chat:
+    """One contractor's private chat. `say` and `tap` return what the bot sent in answer."""
+
+    def __init__(self, api, runner: BotRunner, chat_id: int, first_name: str = "Granite & Co"):
+        self.api, self.runner, self.chat_id, self.first_name = api, runner, chat_id, first_name
+
+    def say(self, text: str, reply_to: int | None = None) -> list[dict]:
+        update = self.api.make_message_update(self.chat_id, text, first_name=self.first_name, reply_to=reply_to)
+        return self._answered(update)
+
+    def tap(self, label: str, message: dict | None = None) -> list[dict]:
+        """Tap the button called `label` under `message` (default: the latest message that has it)."""
+        message = message or next(m for m in reversed(self.sent()) if label in buttons(m))
+        update = self.api.make_callback_update(self.chat_id, message["message_id"], buttons(message)[label])
+        return self._answered(update)
+
+    def sent(self) -> list[dict]:
+        return [m for m in self.api.sent if str(m["chat_id"]) == str(self.chat_id)]
+
+    def last(self) -> str:
+        return self.sent()[-1]["text"]
+
+    def _answered(self, update: dict) -> list[dict]:
+        before = len(self.sent())
+        self.runner.process(update)
+        return self.sent()[before:]
+
+
+def buttons(message: dict) -> dict[str, str]:
+    markup = message.get("reply_markup") or {}
+    return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
+
+
+def start_bot(api, ctx, *, persistence=None, allowed_ids=None) -> BotRunner:
+    app = build_application(TOKEN, Services(ctx, allowed_ids), persistence=persistence, api_base_url=api.base_url,
+                            polling=False)
+    runner = BotRunner(app)
+    runner.start()
+    return runner
