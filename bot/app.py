@@ -13,7 +13,6 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-
 from telegram.warnings import PTBUserWarning
 
 from bot import handlers

@@ -2,7 +2,6 @@
 
 import pytest
 
-from storage.models import Job, OutboxMessage
 from tests.bot_harness import Chat, buttons, start_bot
 from tests.fakes import FakeBotAPI
 
