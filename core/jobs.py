@@ -136,6 +136,15 @@ def _new_ref() -> str:
     raise RuntimeError("could not find a free job reference")
 
 
+def contractor_of(actor: Actor) -> Contractor:
+    """The acting contractor's own record (their timezone, currency, locale)."""
+    return Contractor.get_by_id(int(actor.key))
+
+
+def contractor_by_telegram(telegram_id: int) -> Contractor | None:
+    return Contractor.get_or_none(Contractor.telegram_id == telegram_id)
+
+
 def contractor_jobs(ctx: Context, actor: Actor) -> list[JobView]:
     """The acting contractor's active jobs, newest first."""
     now = ctx.clock()
