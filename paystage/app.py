@@ -43,6 +43,12 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
                                       status_callback=f"{settings.public_base_url}/sms/status")
     else:
         log.warning("no TWILIO_ settings: customer texts are written to the log, not sent")
+    if settings.telegram:
+        from bot.sender import TelegramSender
+
+        senders["telegram"] = TelegramSender(settings.telegram.token, api_base_url=settings.telegram.api_base_url)
+    else:
+        log.warning("no TELEGRAM_BOT_TOKEN: messages to contractors are written to the log, not sent")
     return senders
 
 
@@ -55,11 +61,59 @@ def build_dispatcher(settings: Settings, clock: Clock = system_clock) -> Dispatc
                       sms_sender_id=(t.from_number or t.messaging_service_sid) if t else "log")
 
 
-def build_web_app(settings: Settings, clock: Clock = system_clock):
+def build_web_app(settings: Settings, ctx: Context | None = None):
     from sms.app import create_app
 
-    return create_app(build_context(settings, clock), public_base_url=settings.public_base_url,
+    return create_app(ctx or build_context(settings), public_base_url=settings.public_base_url,
                       twilio_auth_token=settings.twilio.auth_token if settings.twilio else None)
+
+
+def build_bot(settings: Settings, ctx: Context):
+    """The bot, ready to start: polling, or a webhook at PUBLIC_BASE_URL/telegram/webhook. None without a token."""
+    if settings.telegram is None:
+        return None
+    from bot.app import build_application
+    from bot.commands import Services
+    from bot.persistence import DatabasePersistence
+    from bot.runner import BotRunner
+
+    t = settings.telegram
+    webhook = t.mode == "webhook"
+    app = build_application(t.token, Services(ctx, t.allowed_ids), persistence=DatabasePersistence(),
+                            api_base_url=t.api_base_url, polling=not webhook)
+    return BotRunner(app, webhook_url=f"{settings.public_base_url}/telegram/webhook" if webhook else None,
+                     webhook_secret=t.webhook_secret)
+
+
+def run_all(settings: Settings) -> None:
+    """`paystage run`: the web app, the bot and the worker in one process, on one database, until stopped."""
+    import waitress
+
+    from paystage.worker import Worker
+
+    open_storage(settings)
+    ctx = build_context(settings)
+    bot = build_bot(settings, ctx)
+    web = build_web_app(settings, ctx)
+    if bot and bot.webhook_url:
+        from bot.webhook import webhook_blueprint
+
+        web.register_blueprint(webhook_blueprint(settings.telegram.webhook_secret, bot))
+    server = waitress.create_server(web, host=settings.host, port=settings.port, ident="paystage")
+    worker = Worker(ctx, build_dispatcher(settings))
+    stopping = _stop_on_signals()
+    threading.Thread(target=server.run, name="web", daemon=True).start()
+    worker.start()
+    if bot:
+        bot.start()
+    log.info("Paystage is running: web on http://%s:%d, bot %s, worker on", settings.host, settings.port,
+             settings.telegram.mode if bot else "not configured (no TELEGRAM_BOT_TOKEN)")
+    stopping.wait()
+    log.info("stopping")
+    if bot:
+        bot.stop()  # the update in flight finishes; conversation state is flushed
+    worker.stop()  # the send in flight finishes
+    server.close()
 
 
 def run_web(settings: Settings) -> None:
@@ -77,9 +131,14 @@ def run_worker(settings: Settings) -> None:
 
     open_storage(settings)
     worker = Worker(build_context(settings), build_dispatcher(settings))
-    stopping = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stopping.set())
+    stopping = _stop_on_signals()
     worker.start()
     stopping.wait()
     worker.stop()
+
+
+def _stop_on_signals() -> threading.Event:
+    stopping = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stopping.set())
+    return stopping

@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--db", help="where to keep the demo's database (default: DATA_DIR/demo.sqlite3)")
     commands.add_parser("worker", help="send what falls due and everything queued, until stopped")
     commands.add_parser("web", help="serve Twilio's webhooks and the payment-link pages")
+    commands.add_parser("run", help="the whole product in one process: web app, Telegram bot and worker")
+    commands.add_parser("doctor", help="check the settings and reach the configured services")
     db = commands.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade", "status"])
     args = parser.parse_args(argv)
@@ -31,6 +33,14 @@ def main(argv: list[str] | None = None) -> int:
         from paystage.demo import run_demo
 
         run_demo(settings, args.db)
+    elif args.command == "run":
+        from paystage.app import run_all
+
+        run_all(settings)
+    elif args.command == "doctor":
+        from paystage.doctor import doctor
+
+        return doctor(settings)
     elif args.command == "web":
         from paystage.app import run_web
 

@@ -4,6 +4,7 @@ A malformed setting stops start-up with one line that names it.
 """
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -32,6 +33,15 @@ class Twilio:
 
 
 @dataclass(frozen=True)
+class Telegram:
+    token: str = field(repr=False)
+    api_base_url: str  # the Bot API server: Telegram's, a self-hosted one, or a local fake
+    mode: str  # polling or webhook
+    webhook_secret: str | None = field(default=None, repr=False)
+    allowed_ids: frozenset[int] | None = None  # who may register; None: anyone
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
@@ -45,6 +55,7 @@ class Settings:
     twilio: Twilio | None = None  # None: texts are logged, not sent
     host: str = "127.0.0.1"
     port: int = 8000
+    telegram: Telegram | None = None  # None: contractor messages are logged, no bot runs
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -75,6 +86,7 @@ class Settings:
             twilio=_twilio(env),
             host=env.get("HOST", "127.0.0.1"),
             port=_port(env.get("PORT", "8000")),
+            telegram=_telegram(env),
         )
 
 
@@ -89,6 +101,27 @@ def _number(env: dict[str, str], name: str, default: float) -> float:
     if value < 0:
         raise SettingError(f"{name}={text!r} must be a number, 0 or more")
     return value
+
+
+def _telegram(env: dict[str, str]) -> Telegram | None:
+    token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
+    mode = env.get("TELEGRAM_MODE", "polling").strip().lower()
+    if mode not in ("polling", "webhook"):
+        raise SettingError(f"TELEGRAM_MODE={mode!r} must be polling or webhook")
+    if not token:
+        return None
+    if ":" not in token:
+        raise SettingError("TELEGRAM_BOT_TOKEN does not look like a bot token (BotFather gives 123456:ABC...)")
+    secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
+    if mode == "webhook" and not (secret and re.fullmatch(r"[A-Za-z0-9_-]{8,256}", secret)):
+        raise SettingError("TELEGRAM_WEBHOOK_SECRET is required in webhook mode: 8-256 letters, digits, _ or -")
+    allowed = env.get("PAYSTAGE_ALLOWED_TELEGRAM_IDS", "").strip()
+    ids = [part.strip() for part in allowed.split(",") if part.strip()]
+    if not all(part.lstrip("-").isdigit() for part in ids):
+        raise SettingError(f"PAYSTAGE_ALLOWED_TELEGRAM_IDS={allowed!r} must be Telegram user ids, comma-separated")
+    base = env.get("TELEGRAM_API_BASE_URL", "").strip()
+    return Telegram(token, _url(base, "TELEGRAM_API_BASE_URL") if base else "https://api.telegram.org", mode,
+                    secret, frozenset(int(part) for part in ids) if ids else None)
 
 
 def _port(text: str) -> int:
