@@ -202,6 +202,19 @@ class PhoneChoice(BaseModel):
     chosen_at = UtcDateTimeField()
 
 
+class BotState(BaseModel):
+    """The Telegram bot's durable state (bot/persistence.py): conversation states; user, chat and bot data."""
+
+    kind = CharField(max_length=16)  # conversation, user_data, chat_data, bot_data, callback_data
+    name = CharField(max_length=64)  # the conversation's name; "" for the other kinds
+    key = CharField(max_length=128)  # JSON: a conversation key as a list ("[12,34]"), a user or chat id ("34"), or ""
+    value = TextField()  # JSON
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        indexes = ((("kind", "name", "key"), True),)
+
+
 MODELS = [
     Contractor,
     Customer,
@@ -216,4 +229,5 @@ MODELS = [
     RateLimit,
     InboundMessage,
     PhoneChoice,
+    BotState,
 ]
