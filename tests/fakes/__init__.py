@@ -1,5 +1,6 @@
 """Fake servers for the HTTP services Paystage talks to: real HTTP on 127.0.0.1, never patched library internals."""
 
+from .telegram_api import FakeBotAPI
 from .twilio_api import FakeTwilioAPI
 
-__all__ = ["FakeTwilioAPI"]
+__all__ = ["FakeBotAPI", "FakeTwilioAPI"]
