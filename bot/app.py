@@ -11,6 +11,7 @@ from telegram.ext import (
     CommandHandler,
     ConversationHandler,
     MessageHandler,
+    PersistenceInput,
     filters,
 )
 from telegram.warnings import PTBUserWarning
@@ -19,6 +20,8 @@ from bot import handlers
 from bot.commands import COMMANDS, Services
 
 GUIDED = [name for name in COMMANDS if name != "start"]
+# what the bot keeps across restarts: where each guided conversation stands, and each user's pending answers
+PERSISTED = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
 # button taps in a guided command belong to the chat's conversation, not to one message: per_message=False is meant
 filterwarnings("ignore", message=".*per_message=False.*CallbackQueryHandler", category=PTBUserWarning)
 
@@ -31,6 +34,8 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
         base = api_base_url.rstrip("/")
         builder = builder.base_url(f"{base}/bot").base_file_url(f"{base}/file/bot")
     if persistence is not None:
+        if persistence.store_data.bot_data:
+            raise ValueError("bot_data holds the services; persist conversations and user_data only")
         builder = builder.persistence(persistence)
     if not polling:
         builder = builder.updater(None)  # updates arrive through the web app's webhook

@@ -72,14 +72,14 @@ def build_bot(settings: Settings, ctx: Context):
     """The bot, ready to start: polling, or a webhook at PUBLIC_BASE_URL/telegram/webhook. None without a token."""
     if settings.telegram is None:
         return None
-    from bot.app import build_application
+    from bot.app import PERSISTED, build_application
     from bot.commands import Services
     from bot.persistence import DatabasePersistence
     from bot.runner import BotRunner
 
     t = settings.telegram
     webhook = t.mode == "webhook"
-    app = build_application(t.token, Services(ctx, t.allowed_ids), persistence=DatabasePersistence(),
+    app = build_application(t.token, Services(ctx, t.allowed_ids), persistence=DatabasePersistence(PERSISTED),
                             api_base_url=t.api_base_url, polling=not webhook)
     return BotRunner(app, webhook_url=f"{settings.public_base_url}/telegram/webhook" if webhook else None,
                      webhook_secret=t.webhook_secret)

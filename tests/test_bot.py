@@ -160,3 +160,87 @@ def test_a_price_change_preview_can_be_dropped(chat, outbox):
     chat.say(f"/add {ref} Undermount sink, $350")
     assert "Dropped" in chat.tap("Cancel")[0]["text"]
     assert "$4,000.00" in chat.say(f"/job {ref}")[0]["text"]
+
+
+def test_a_restart_in_the_middle_of_a_question_continues_where_it_was(api, ctx):
+    from bot.app import PERSISTED
+    from bot.persistence import DatabasePersistence
+    from storage.models import Job
+
+    first = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    chat = Chat(api, first, chat_id=555)
+    chat.say("/start")
+    chat.say("/newjob")
+    chat.say("Dana Whitfield")
+    first.stop()  # the process goes down while the bot waits for the phone number
+
+    second = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    try:
+        chat = Chat(api, second, chat_id=555)
+        assert "What is the job" in chat.say("(415) 555-0134")[0]["text"]
+        chat.say("Kitchen countertops")
+        assert "created" in chat.say("$4,000")[0]["text"]
+        assert Job.get().customer.name == "Dana Whitfield"
+    finally:
+        second.stop()
+
+
+def test_a_customers_text_reaches_the_contractor_and_the_reply_goes_back_by_sms(api, chat, ctx, clock, outbox):
+    from bot.sender import TelegramSender
+    from core.delivery import LoggingSender
+    from core.dispatcher import DeliveryPolicy, Dispatcher
+    from core.inbound import answer_text
+    from tests.bot_harness import TOKEN
+
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    answer_text(ctx, "+14155550134", "Can you come Friday instead?", "SM" + "7" * 32)
+    dispatcher = Dispatcher(clock, {"telegram": TelegramSender(TOKEN, api_base_url=api.base_url),
+                                    "sms": LoggingSender("sms")},
+                            DeliveryPolicy(sms_interval=None, telegram_chat_interval=None, telegram_interval=None))
+    dispatcher.drain()
+    relayed = next(m for m in chat.sent() if "Can you come Friday" in m["text"])
+    assert "Dana Whitfield" in relayed["text"] and ref in relayed["text"]
+    [confirmation] = chat.say("Yes, Friday 9am works.", reply_to=relayed["message_id"])
+    assert "Sent to Dana Whitfield by SMS" in confirmation["text"]
+    [(channel, kind, body)] = outbox("relay_reply")
+    assert (channel, body) == ("sms", "Yes, Friday 9am works.")
+    from storage.models import OutboxMessage
+
+    assert OutboxMessage.get(OutboxMessage.kind == "relay_reply").reply  # quiet hours do not hold an answer
+    chat.say("Yes, Friday 9am works.", reply_to=relayed["message_id"])
+    assert len(outbox("relay_reply")) == 2  # a second reply is a second message; the same update would not be
+
+
+def test_a_reply_to_something_else_is_not_sent_to_anyone(chat, outbox):
+    [created] = chat.say(NEWJOB)
+    chat.say("hello there", reply_to=created["message_id"])
+    assert outbox("relay_reply") == []
+
+
+def test_webhook_mode_takes_updates_only_with_the_right_secret(api, ctx):
+    from flask import Flask
+
+    from bot.app import build_application
+    from bot.commands import Services
+    from bot.runner import BotRunner
+    from bot.webhook import webhook_blueprint
+    from tests.bot_harness import TOKEN
+
+    runner = BotRunner(build_application(TOKEN, Services(ctx), api_base_url=api.base_url, polling=False),
+                       webhook_url="https://pay.example/telegram/webhook", webhook_secret="s3cret-token")
+    runner.start()
+    try:
+        assert api.webhook["url"] == "https://pay.example/telegram/webhook"
+        web = Flask(__name__)
+        web.register_blueprint(webhook_blueprint("s3cret-token", runner))
+        client = web.test_client()
+        update = api.make_message_update(555, "/start", first_name="Granite & Co")
+        assert client.post("/telegram/webhook", json=update).status_code == 403
+        assert client.post("/telegram/webhook", json=update,
+                           headers={"X-Telegram-Bot-Api-Secret-Token": "wrong"}).status_code == 403
+        assert api.sent == []
+        ok = client.post("/telegram/webhook", json=update, headers={"X-Telegram-Bot-Api-Secret-Token": "s3cret-token"})
+        assert ok.status_code == 200
+        assert "Welcome" in api.wait_for_sent(1, timeout=10)[0]["text"]
+    finally:
+        runner.stop()
