@@ -7,6 +7,7 @@ the payment it already recorded.
 """
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from peewee import IntegrityError, fn
 
@@ -44,7 +45,7 @@ def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: st
             named = _named_milestone(job, milestone) if milestone else None
             payment = Payment.create(job=job, amount=amount, method=method, reference=reference,
                                      milestone=named, received_at=now, actor=str(actor))
-            applied = apply_payments(job, first=named)
+            applied = apply_payments(job, now, first=named)
             audit(job, actor, "payment_recorded", now, new={
                 "payment": payment.id, "amount": amount, "method": method, "reference": reference,
                 "applied": applied,
@@ -66,20 +67,24 @@ def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: st
         return _duplicate(earlier, load_job(actor, ref), now)
 
 
-def apply_payments(job: Job, first: Milestone | None = None) -> list[tuple[str, int]]:
-    """Put what each payment has not yet applied on open milestones: `first`, then in plan order.
+def apply_payments(job: Job, now: datetime, first: Milestone | None = None) -> list[tuple[str, int]]:
+    """Put what each payment has not yet applied on open milestones, earliest first.
 
-    Also called after a price change, so credit left over from earlier
-    payments settles any amount the change opened. Returns (label, amount).
+    The one the payer named comes first; then those already due, in plan
+    order (the customer pays what they were asked for — a payment that went to
+    a later milestone would leave the asked-for one open and reminded of);
+    then the rest in plan order. Also called after a price change, so credit
+    left over from earlier payments settles any amount the change opened.
+    Returns (label, amount) in the order applied.
     """
     applied_by_payment = {
         payment: int(total)  # a Decimal on PostgreSQL
         for payment, total in PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
         .join(Payment).where(Payment.job == job).group_by(PaymentPart.payment).tuples()
     }
-    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
-    if first is not None:
-        milestones.sort(key=lambda m: m.id != first.id)
+    milestones = sorted(Milestone.select().where(Milestone.job == job),
+                        key=lambda m: (first is None or m.id != first.id, not (m.due_at and m.due_at <= now),
+                                       m.position))
     applied = []
     for payment in Payment.select().where(Payment.job == job).order_by(Payment.id):
         rest = payment.amount - applied_by_payment.get(payment.id, 0)

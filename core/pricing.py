@@ -86,7 +86,7 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
                 Milestone.update(amount=amount).where(Milestone.id == m.id).execute()
         if plan.allocation.unplaced:
             _add_extra_milestone(job, plan.allocation.unplaced, len(plan.milestones), now)
-        apply_payments(job)
+        apply_payments(job, now)
         view = plan.view
         record = audit(job, actor, "price_changed", now,
                        old={"total": view.old_total, "amounts": [c.old for c in view.changes]},

@@ -61,3 +61,12 @@ def test_another_contractor_cannot_record_on_the_job(ctx, planned):
     with pytest.raises(NotFound):
         record_payment(ctx, stranger, planned, 100_000, "cash")
     assert Payment.select().count() == 0
+
+
+def test_a_payment_goes_to_what_is_due_before_earlier_payments_still_to_come(ctx, contractor, planned):
+    from core.events import mark_event_done
+
+    mark_event_done(ctx, contractor, planned, "Removal")  # the second payment falls due before the first
+    result = record_payment(ctx, contractor, planned, 100_000, "check")
+    assert result.applied == (("After Removal", 100_000),)
+    assert paid(ctx, contractor, planned) == [0, 100_000, 0]
