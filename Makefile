@@ -3,9 +3,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test bench clean
+.PHONY: run demo test bench clean
 
 run: $(VENV)/.installed
+	$(BIN)/paystage run
+
+demo: $(VENV)/.installed
 	$(BIN)/paystage demo
 
 test: $(VENV)/.installed-test

@@ -108,6 +108,9 @@ def run_all(settings: Settings) -> None:
         bot.start()
     log.info("Paystage is running: web on http://%s:%d, bot %s, worker on", settings.host, settings.port,
              settings.telegram.mode if bot else "not configured (no TELEGRAM_BOT_TOKEN)")
+    if not (settings.telegram or settings.twilio):
+        log.warning("no Telegram or Twilio settings yet: messages go to this log. Put TELEGRAM_BOT_TOKEN and "
+                    "TWILIO_* in .env (README), or run `make demo` to see the whole story. Ctrl-C stops.")
     stopping.wait()
     log.info("stopping")
     if bot:
