@@ -14,7 +14,7 @@ from typing import Callable
 from bot import texts
 from core.context import Actor, Context
 from core.errors import InvalidInput
-from core.events import add_event, mark_event_done, reschedule_event
+from core.events import add_event, cancel_event, mark_event_done, reschedule_event
 from core.jobs import Item, contractor_jobs, contractor_of, create_job, job_status, update_profile
 from core.money import parse_amount
 from core.payments import record_payment
@@ -100,6 +100,12 @@ def event_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
     return [[(e.name, e.name)] for e in job.events if e.state == "scheduled"]
 
 
+def destination_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+    job = job_status(s.ctx, actor, answers["job"])
+    others = [e.name for e in job.events if e.state == "scheduled" and e.name != answers.get("event")]
+    return [[("Due now", "now")]] + [[(f"Move to {name}", name)] for name in others]
+
+
 def method_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
     return [[(m, m) for m in METHODS[:3]], [(m, m) for m in METHODS[3:]]]
 
@@ -168,6 +174,14 @@ def run_move(s: Services, actor: Actor, a: dict) -> Reply:
     result = reschedule_event(s.ctx, actor, a["job"], a["event"], parse_when(a["when"], c.timezone, s.ctx.clock()))
     told = f" {result.job.customer_name} was told the new date." if result.job.plan_sent else ""
     return Reply(f"{result.event} moved.{told}\n\n{texts.job_card(result.job)}")
+
+
+def run_cancelevent(s: Services, actor: Actor, a: dict) -> Reply:
+    target = a.get("to", "").strip()
+    target = "now" if target.lower() in ("now", "due now") else re.sub(r"^(move )?to\s+", "", target, flags=re.I)
+    result = cancel_event(s.ctx, actor, a["job"], a["event"], milestones_to=target or None)
+    due = " Its payments are due now; the customer was texted." if result.announced else ""
+    return Reply(f"{result.event} is cancelled.{due}\n\n{texts.job_card(result.job)}")
 
 
 def run_paid(s: Services, actor: Actor, a: dict) -> Reply:
@@ -277,10 +291,11 @@ def read_newjob(text: str, usage: str) -> dict:
     return {"name": parts[0], "phone": parts[1], "title": ", ".join(parts[2:-1]), "total": parts[-1]}
 
 
-def read_name_when(key: str):
+def read_name_when(key: str, then: str = "when"):
+    """"NAME, REST": an event's name, and what follows the comma (its time, or where its payments go)."""
     def read(text: str, usage: str) -> dict:
-        name, _, when = need(text, usage).partition(",")
-        return {key: name.strip(), "when": when.strip()}
+        name, _, rest = need(text, usage).partition(",")
+        return {key: name.strip(), then: rest.strip()}
     return read
 
 
@@ -334,6 +349,11 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("move", "/move J-7K2Q Installation, Friday 8am", "reschedule an event", run_move,
             [JOB, Question("event", "Which event moves?", event_choices), Question("when", "To when?")],
             read_name_when("event")),
+    command("cancelevent", "/cancelevent J-7K2Q Removal, move to Installation",
+            "cancel an event; its payments move to another event or fall due now", run_cancelevent,
+            [JOB, Question("event", "Which event is cancelled?", event_choices),
+             Question("to", "Its payments: due now, or moved to another event?", destination_choices)],
+            read_name_when("event", "to")),
     command("paid", "/paid J-7K2Q 1000 cash", "record a payment", run_paid,
             [JOB, Question("amount", "How much was paid?"), Question("method", "How?", method_choices)], read_paid),
     command("price", "/price J-7K2Q 4850", "set a new total (preview first)", run_price,

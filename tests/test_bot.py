@@ -244,3 +244,19 @@ def test_webhook_mode_takes_updates_only_with_the_right_secret(api, ctx):
         assert "Welcome" in api.wait_for_sent(1, timeout=10)[0]["text"]
     finally:
         runner.stop()
+
+
+def test_cancelling_an_event_asks_where_its_payments_go(chat, outbox):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    for line in (f"/event {ref} Removal, Dec 10 8am", f"/event {ref} Installation, Dec 17 9am"):
+        chat.say(line)
+    chat.say(f"/plan {ref} 50% after removal, 50% after installation")
+    chat.tap("Send to customer")
+    [refused] = chat.say(f"/cancelevent {ref} Removal")
+    assert "tied to Removal" in refused["text"] and "Nothing was changed" in refused["text"]
+    chat.say("/cancelevent")
+    [where] = chat.tap("Removal")
+    assert {"Due now", "Move to Installation"} <= set(buttons(where))
+    [moved] = chat.tap("Move to Installation")
+    assert "Removal is cancelled" in moved["text"] and outbox("payment_due") == []
+    assert "2. $2,000.00 after Installation" in moved["text"]
