@@ -74,11 +74,18 @@ class Worker:
         self._wake.set()
 
     def _dispatch_until_stopped(self) -> None:
-        while not self._stop.is_set():
-            try:
-                with db.connection_context():
+        # one connection for the thread's life: opening and closing one every poll would make SQLite
+        # checkpoint its WAL five times a second
+        db.connect(reuse_if_open=True)
+        try:
+            while not self._stop.is_set():
+                try:
                     self.dispatcher.drain(stopping=self._stop.is_set)
-            except Exception:
-                log.exception("dispatching failed; trying again")
-            self._wake.wait(self.poll)
-            self._wake.clear()
+                except Exception:
+                    log.exception("dispatching failed; trying again with a fresh connection")
+                    db.close()
+                    db.connect()
+                self._wake.wait(self.poll)
+                self._wake.clear()
+        finally:
+            db.close()
