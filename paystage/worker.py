@@ -83,8 +83,7 @@ class Worker:
                     self.dispatcher.drain(stopping=self._stop.is_set)
                 except Exception:
                     log.exception("dispatching failed; trying again with a fresh connection")
-                    db.close()
-                    db.connect()
+                    db.close()  # the next query connects anew
                 self._wake.wait(self.poll)
                 self._wake.clear()
         finally:
