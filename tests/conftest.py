@@ -5,15 +5,15 @@ PAYSTAGE_TEST_POSTGRES_URL names a server (otherwise they are skipped, which
 pytest's summary reports as one line).
 """
 
-import os
 from datetime import datetime, timezone
 
 import pytest
 
 from storage.database import open_database, upgrade
 from storage.models import MODELS
+from tests.databases import POSTGRES_URL
+from tests.fakes import FakeBotAPI, FakeTwilioAPI
 
-POSTGRES_URL = os.environ.get("PAYSTAGE_TEST_POSTGRES_URL")
 _postgres_ready = False
 
 
@@ -119,3 +119,17 @@ def outbox():
         return [r for r in rows if kind is None or r[1] == kind]
 
     return read
+
+
+@pytest.fixture
+def api():
+    """Telegram's Bot API, faked over real HTTP (a module that needs another token makes its own)."""
+    with FakeBotAPI() as fake:
+        yield fake
+
+
+@pytest.fixture
+def twilio_api():
+    """Twilio's Messages API, faked over real HTTP."""
+    with FakeTwilioAPI() as fake:
+        yield fake

@@ -3,15 +3,8 @@
 import pytest
 
 from tests.bot_harness import Chat, buttons, start_bot
-from tests.fakes import FakeBotAPI
 
 NEWJOB = "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"
-
-
-@pytest.fixture
-def api():
-    with FakeBotAPI() as fake:
-        yield fake
 
 
 @pytest.fixture

@@ -23,9 +23,9 @@ from collections import defaultdict
 
 import pytest
 
+from tests.databases import POSTGRES_URL
 from tests.fakes import FakeTwilioAPI
 from tests.worker_process import (
-    POSTGRES_URL,
     WorkerProcess,
     backend,
     due_now,

@@ -13,16 +13,9 @@ from core.payments import record_payment
 from core.quiet_hours import QuietHours
 from sms.sender import TwilioSender
 from storage.models import Customer, Job, OutboxMessage
-from tests.fakes import FakeTwilioAPI
 
 UNPACED = DeliveryPolicy(sms_interval=None, telegram_chat_interval=None, telegram_interval=None)
 DANA = "+14155550134"
-
-
-@pytest.fixture
-def twilio_api():
-    with FakeTwilioAPI() as api:
-        yield api
 
 
 @pytest.fixture

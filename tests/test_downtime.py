@@ -2,8 +2,6 @@
 
 from zoneinfo import ZoneInfo
 
-import pytest
-
 from core.delivery import LoggingSender
 from core.dispatcher import DeliveryPolicy, Dispatcher
 from core.events import add_event
@@ -13,15 +11,8 @@ from core.plans import send_plan, set_plan
 from core.quiet_hours import QuietHours
 from sms.sender import TwilioSender
 from storage.models import Customer, OutboxMessage
-from tests.fakes import FakeTwilioAPI
 
 NIGHT = QuietHours.parse("21:00-08:00")
-
-
-@pytest.fixture
-def twilio_api():
-    with FakeTwilioAPI() as api:
-        yield api
 
 
 def job_for(ctx, contractor, name, phone, tz, plan, measurement_at):

@@ -1,23 +1,16 @@
 """TwilioSender against a fake Twilio over real HTTP: what it sends, and how each refusal is classified."""
 
-import socket
-
 import pytest
 
 from core.delivery import DeliveryError, Outgoing
 from sms.sender import TwilioSender
 from tests.fakes import FakeTwilioAPI
+from tests.fakes.server import closed_port
 
 CUSTOMER = "+14155550142"
 OUR_NUMBER = "+14155550100"
 SERVICE_SID = "MG" + "0" * 32
 CALLBACK = "https://pay.example/sms/status"
-
-
-@pytest.fixture
-def twilio_api():
-    with FakeTwilioAPI() as api:
-        yield api
 
 
 def sender_for(api: FakeTwilioAPI, **overrides) -> TwilioSender:
@@ -34,12 +27,6 @@ def refusal(sender: TwilioSender, message: Outgoing | None = None) -> DeliveryEr
     with pytest.raises(DeliveryError) as caught:
         sender.send(message or text())
     return caught.value
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_send_posts_to_from_body_and_status_callback_and_returns_twilios_sid(twilio_api):

@@ -4,12 +4,9 @@ Most tests run on SQLite and, when PAYSTAGE_TEST_POSTGRES_URL is set, on Postgre
 (the `database` fixture in conftest.py).
 """
 
-import os
 import threading
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
-from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -31,8 +28,8 @@ from storage.models import (
     PaymentPart,
     db,
 )
+from tests.databases import POSTGRES_URL, private_database
 
-POSTGRES_URL = os.environ.get("PAYSTAGE_TEST_POSTGRES_URL")
 CREATED = datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc)
 
 
@@ -93,26 +90,10 @@ def _index(database, table, columns):
 @pytest.fixture(params=["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"])
 def fresh_database(request, tmp_path):
     """An empty, unmigrated database the models are bound to (a throwaway PostgreSQL database for postgres)."""
-    if request.param == "sqlite":
-        database = open_database(f"sqlite:///{tmp_path / 'nested' / 'fresh.sqlite3'}")
+    with private_database(request.param, tmp_path / "nested" / "fresh.sqlite3", "paystage_fresh") as url:
+        database = open_database(url)
         yield database
         database.close()
-        return
-    import psycopg2
-
-    name = f"paystage_fresh_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(POSTGRES_URL)
-    admin.autocommit = True
-    try:
-        admin.cursor().execute(f'CREATE DATABASE "{name}"')
-        database = open_database(urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl())
-        try:
-            yield database
-        finally:
-            database.close()
-            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}"')
-    finally:
-        admin.close()
 
 
 ALL_MIGRATIONS = sorted(path.stem for path in MIGRATIONS.glob("[0-9]*.py"))

@@ -1,13 +1,13 @@
 """TelegramSender against a fake Bot API over real HTTP: what it sends, and how each refusal is classified."""
 
 import logging
-import socket
 
 import pytest
 
 from bot.sender import TelegramSender
 from core.delivery import DeliveryError, Outgoing
 from tests.fakes import FakeBotAPI
+from tests.fakes.server import closed_port
 from tests.fakes.telegram_api import CHAT_NOT_FOUND, DEACTIVATED
 
 TOKEN = "7200111222:AAH-secret-token-do-not-log"
@@ -32,12 +32,6 @@ def refusal(sender: TelegramSender, outgoing: Outgoing | None = None) -> Deliver
     with pytest.raises(DeliveryError) as caught:
         sender.send(outgoing or message())
     return caught.value
-
-
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_send_posts_the_chat_and_text_and_returns_the_message_id(api):

@@ -15,9 +15,9 @@ from datetime import datetime, timezone
 import pytest
 
 from storage.models import OutboxMessage
+from tests.databases import POSTGRES_URL
 from tests.fakes import FakeTwilioAPI
 from tests.worker_process import (
-    POSTGRES_URL,
     WorkerProcess,
     backend,
     logs,

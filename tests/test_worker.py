@@ -15,16 +15,9 @@ from core.plans import send_plan, set_plan
 from core.quiet_hours import QuietHours
 from paystage.worker import Worker
 from sms.sender import TwilioSender
-from tests.fakes import FakeTwilioAPI
 
 ALWAYS = DeliveryPolicy(quiet_hours=QuietHours.parse("off"), sms_interval=None, telegram_chat_interval=None,
                         telegram_interval=None)
-
-
-@pytest.fixture
-def twilio_api():
-    with FakeTwilioAPI() as api:
-        yield api
 
 
 @pytest.fixture

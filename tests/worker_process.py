@@ -9,11 +9,9 @@ import signal
 import subprocess
 import sys
 import time
-import uuid
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from core.context import Actor, Context
 from core.jobs import Item, create_job, register_contractor
@@ -21,9 +19,9 @@ from core.journal import enqueue
 from core.links import PaymentLinks
 from storage.database import open_database, upgrade
 from storage.models import Customer, Job, OutboxMessage, db
+from tests.databases import private_database
 
 REPO = Path(__file__).resolve().parent.parent
-POSTGRES_URL = os.environ.get("PAYSTAGE_TEST_POSTGRES_URL")
 CUSTOMER = "+14155550134"
 
 
@@ -31,33 +29,13 @@ CUSTOMER = "+14155550134"
 def backend(kind: str, tmp_path: Path):
     """A DATABASE_URL of our own, migrated, the models bound to it: a SQLite file, or a throwaway PostgreSQL
     database (never the shared `test` one, which concurrent suite runs truncate)."""
-    if kind == "sqlite":
-        url = f"sqlite:///{tmp_path / 'paystage.sqlite3'}"
+    with private_database(kind, tmp_path / "paystage.sqlite3", "paystage_workers") as url:
         database = open_database(url)
         try:
             upgrade(database)
             yield url
         finally:
             database.close()
-        return
-    import psycopg2
-
-    name = f"paystage_workers_{uuid.uuid4().hex[:12]}"
-    url = urlsplit(POSTGRES_URL)._replace(path=f"/{name}").geturl()
-    admin = psycopg2.connect(POSTGRES_URL, connect_timeout=10)
-    admin.autocommit = True
-    try:
-        admin.cursor().execute(f'CREATE DATABASE "{name}"')
-        database = open_database(url)
-        try:
-            upgrade(database)
-            yield url
-        finally:
-            database.close()
-            # FORCE: a worker killed mid-transaction may leave a backend behind for a moment
-            admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        admin.close()
 
 
 def seed_backlog(count: int, *, due_at: datetime) -> list[str]:

@@ -27,12 +27,12 @@ import copy
 import hmac
 import json
 import re
-import sys
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from .server import JSONHandler, LocalServer
 
 PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 MAX_TEXT = 4096  # UTF-16 code units, the stricter reading of Telegram's "4096 characters"
@@ -73,7 +73,43 @@ class Refused(Exception):
         self.body = bot_api_error(status, description, retry_after=retry_after)
 
 
-class FakeBotAPI:
+class _Handler(JSONHandler):
+    api: "FakeBotAPI"
+    server_version = "FakeBotAPI/1.0"
+
+    def do_GET(self):
+        self._answer(b"")
+
+    def do_POST(self):
+        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+
+    def _answer(self, raw: bytes):
+        path, _, query = self.path.partition("?")
+        params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
+        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        refusal = None
+        try:
+            if content_type == "application/json" and raw:
+                body = json.loads(raw)
+                params.update(body if isinstance(body, dict) else {})
+            elif content_type == "multipart/form-data":
+                raise ValueError("the fake Bot API does not read multipart/form-data (file uploads)")
+            elif raw:
+                params.update({k: v[-1] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()})
+            decode_params(params)
+        except Refused as e:
+            refusal = e
+        except ValueError as e:
+            refusal = Refused(400, f"Bad Request: {e}")
+        status, body = self.api._handle(path, params, refusal)
+        match = PATH.match(path)
+        with self.api._lock:
+            self.api._requests.append({"method": match["method"] if match else None, "status": status,
+                                       "at": time.time()})
+        self.send_json(status, body)
+
+
+class FakeBotAPI(LocalServer):
     """Telegram's Bot API for one bot, on an ephemeral port; records every call, queues updates, fails when told."""
 
     METHODS = {
@@ -86,9 +122,12 @@ class FakeBotAPI:
         "logOut": "_true",
     }
     _BY_LOWER = {name.lower(): name for name in METHODS}  # Bot API method names are case-insensitive
+    handler = _Handler
+    thread_name = "fake-bot-api"
 
     def __init__(self, token: str = "123456:TEST", *, bot_username: str = "paystage_test_bot",
                  first_name: str = "Paystage", long_poll_cap: float = 1.0, latency: float = 0.0):
+        super().__init__()
         self.token = token
         bot_id = token.partition(":")[0]
         self.bot = {"id": int(bot_id) if bot_id.isdigit() else 123456, "is_bot": True, "first_name": first_name,
@@ -97,7 +136,6 @@ class FakeBotAPI:
         self.latency = latency  # seconds before every answer; a test of a client's timeout sets it high
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
-        self._closing = threading.Event()
         self._calls: list[tuple[str, dict]] = []
         self._requests: list[dict] = []
         self._sent: list[dict] = []
@@ -111,45 +149,13 @@ class FakeBotAPI:
         self._refused: dict[int, tuple[int, str]] = {}
         self._webhook: dict = {"url": ""}
         self._commands: list = []
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
 
     # --- lifecycle -------------------------------------------------------------------------------
 
-    def start(self) -> "FakeBotAPI":
-        self._closing.clear()
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-bot-api",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is None:
-            return
-        with self._changed:
-            self._closing.set()  # wakes long polls and requests sleeping on `latency`
+    def _wake_waiting(self) -> None:
+        with self._changed:  # long polls wait on this condition, for an update or for `_closing`
+            super()._wake_waiting()
             self._changed.notify_all()
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> "FakeBotAPI":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        """Scheme and host; PTB takes `base_url + "/bot"`, our sender takes it as it is."""
-        return f"http://127.0.0.1:{self.port}"
 
     # --- incoming updates ------------------------------------------------------------------------
 
@@ -486,56 +492,3 @@ def decode_params(params: dict) -> None:
                 params[name] = json.loads(params[name])
             except ValueError:
                 raise Refused(400, f"Bad Request: can't parse {name} JSON object") from None
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A client that gave up (its timeout ran out during a long poll or `latency`) is what the test wanted.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeBotAPI
-    server_version = "FakeBotAPI/1.0"
-
-    def do_GET(self):
-        self._answer(b"")
-
-    def do_POST(self):
-        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
-
-    def _answer(self, raw: bytes):
-        path, _, query = self.path.partition("?")
-        params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
-        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        refusal = None
-        try:
-            if content_type == "application/json" and raw:
-                body = json.loads(raw)
-                params.update(body if isinstance(body, dict) else {})
-            elif content_type == "multipart/form-data":
-                raise ValueError("the fake Bot API does not read multipart/form-data (file uploads)")
-            elif raw:
-                params.update({k: v[-1] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()})
-            decode_params(params)
-        except Refused as e:
-            refusal = e
-        except ValueError as e:
-            refusal = Refused(400, f"Bad Request: {e}")
-        status, body = self.api._handle(path, params, refusal)
-        match = PATH.match(path)
-        with self.api._lock:
-            self.api._requests.append({"method": match["method"] if match else None, "status": status,
-                                       "at": time.time()})
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args):
-        pass  # pytest shows what matters; a line per request would bury it (and the path holds the token)

@@ -22,16 +22,15 @@ closed, nobody is still being served by it.
 
 import base64
 import hmac
-import json
 import re
 import secrets
-import sys
 import threading
 import time
 from datetime import datetime, timezone
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
+
+from .server import JSONHandler, LocalServer
 
 API_VERSION = "2010-04-01"
 MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account>[^/]+)/Messages\.json$")
@@ -83,10 +82,36 @@ def segments(body: str) -> int:
     return 1 if units <= single else -(-units // part)
 
 
-class FakeTwilioAPI:
+class _Handler(JSONHandler):
+    api: "FakeTwilioAPI"
+    server_version = "FakeTwilio/1.0"
+
+    def do_GET(self):
+        self._answer("GET", {})
+
+    def do_POST(self):
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        form = {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
+        self._answer("POST", form)
+
+    def _answer(self, method: str, form: dict[str, str]):
+        path = self.path.split("?", 1)[0]
+        status, body, headers = self.api._handle(method, path, self.headers, form)
+        with self.api._lock:
+            self.api._requests.append(
+                {"method": method, "path": path, "to": form.get("To"), "status": status, "at": time.time()}
+            )
+        self.send_json(status, body, headers)
+
+
+class FakeTwilioAPI(LocalServer):
     """Twilio's Messages API for one account, on an ephemeral port; records what it accepts, fails when told."""
 
+    handler = _Handler
+    thread_name = "fake-twilio-api"
+
     def __init__(self, account_sid: str | None = None, auth_token: str | None = None, *, latency: float = 0.0):
+        super().__init__()
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
         self.latency = latency  # seconds before every answer; a test of the sender's timeout sets it high
@@ -96,44 +121,6 @@ class FakeTwilioAPI:
         self._failures: list[dict] = []  # scripted answers for the next sends, in order
         self._rejected: dict[str, dict] = {}  # To number -> the error every send to it gets
         self._changed = threading.Condition(self._lock)
-        self._closing = threading.Event()
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------------
-
-    def start(self) -> "FakeTwilioAPI":
-        self._closing.clear()
-        handler = type("Handler", (_Handler,), {"api": self})
-        self._server = _Server(("127.0.0.1", 0), handler)
-        # A short poll: shutdown() waits up to one interval, and every test closes its fake.
-        self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name="fake-twilio-api",
-                                        daemon=True)
-        self._thread.start()
-        return self
-
-    def close(self) -> None:
-        if self._server is None:
-            return
-        self._closing.set()  # wakes requests sleeping on `latency`
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(timeout=5)
-        self._server = None
-
-    def __enter__(self) -> "FakeTwilioAPI":
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    @property
-    def port(self) -> int:
-        return self._server.server_address[1]
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     # --- scripting -------------------------------------------------------------------------------
 
@@ -266,44 +253,3 @@ class FakeTwilioAPI:
         if method == "GET" and match.re is MESSAGE_PATH:
             return self._fetch(match["sid"])
         return 405, twilio_error(20004, 405, "Method not allowed"), {}
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A client that gave up (its timeout ran out while the fake slept on `latency`) is what the test wanted.
-        if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    api: FakeTwilioAPI
-    server_version = "FakeTwilio/1.0"
-
-    def do_GET(self):
-        self._answer("GET", {})
-
-    def do_POST(self):
-        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-        form = {key: values[-1] for key, values in parse_qs(raw, keep_blank_values=True).items()}
-        self._answer("POST", form)
-
-    def _answer(self, method: str, form: dict[str, str]):
-        path = self.path.split("?", 1)[0]
-        status, body, headers = self.api._handle(method, path, self.headers, form)
-        with self.api._lock:
-            self.api._requests.append(
-                {"method": method, "path": path, "to": form.get("To"), "status": status, "at": time.time()}
-            )
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, format, *args):
-        pass  # pytest shows what matters; a line per request would bury it
