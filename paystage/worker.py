@@ -40,6 +40,7 @@ class Worker:
             timezone=timezone.utc, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._scanning = threading.Lock()  # held for a whole scan, so stop() can wait for one in flight
         self._thread = threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
 
     def start(self) -> None:
@@ -51,14 +52,22 @@ class Worker:
 
     def stop(self) -> None:
         """Stop taking work; a scan or a send in flight finishes first."""
-        self.scheduler.shutdown(wait=True)
         self._stop.set()
+        # Not shutdown(wait=True): it holds the scheduler's lock while it waits, and a scan in flight needs
+        # that lock to add its next-moment job. Waiting for the scan ourselves avoids that deadlock.
+        with self._scanning:
+            self.scheduler.shutdown(wait=False)
         self._wake.set()
         self._thread.join()
         log.info("worker stopped")
 
     def scan(self) -> None:
         """One turn of the loop, then a date job for the next moment something is due."""
+        with self._scanning:
+            if not self._stop.is_set():
+                self._scan()
+
+    def _scan(self) -> None:
         with db.connection_context():
             done = turn(self.ctx)
             upcoming = next_moment(self.ctx.clock())
