@@ -78,11 +78,13 @@ def announce_all_due(ctx: Context) -> list[int]:
     whose moment has come are looked at, however many milestones exist.
     """
     now = ctx.clock()
-    jobs = (Job.select().join(Milestone)
-            .where(Milestone.announced_at.is_null(), Milestone.due_at <= now, Milestone.paid < Milestone.amount)
-            .distinct())
+    # the job ids first, read whole: then jobs by primary key (no join for a planner to misjudge), and no
+    # cursor left open across the writes below (on SQLite it would make another writer's commit abort them)
+    due_jobs = list(Milestone.select(Milestone.job).where(
+        Milestone.announced_at.is_null(), Milestone.due_at <= now, Milestone.paid < Milestone.amount
+    ).distinct().tuples())
     announced = []
-    for job in jobs:
+    for job in Job.select().where(Job.id.in_([job_id for (job_id,) in due_jobs])) if due_jobs else []:
         with db.atomic():
             announced += announce_due(ctx, job, now)
     return announced

@@ -1,6 +1,7 @@
 """The time-driven messages: overdue reminders to customers, and the day-before warning to contractors."""
 
 from datetime import datetime, timedelta
+from itertools import groupby
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
@@ -45,22 +46,35 @@ def remind_overdue(ctx: Context) -> list[int]:
 
 
 def warn_unpaid_before_events(ctx: Context) -> list[int]:
-    """Tell the contractor, a day ahead, of an event whose "before" payment is still open; returns event ids."""
+    """Tell the contractor, a day ahead, of an event whose "before" payment is still open; returns event ids.
+
+    One query, whatever the number of events: the unpaid "before" milestones of
+    the events starting within a day that were not yet warned of at their
+    present time (a moved event is warned of again).
+    """
     now = ctx.clock()
-    events = (Event.select().join(Job)
-              .where(Event.state == "scheduled", Event.scheduled_at > now, Event.scheduled_at <= now + GATE_NOTICE,
-                     Job.state == "active", Job.plan_sent_at.is_null(False)))
+    unpaid = list(
+        Milestone.select(Milestone, Event).join(Event).join(Job)
+        .where(Milestone.trigger_kind == TriggerKind.BEFORE.value, Milestone.paid < Milestone.amount,
+               Event.state == "scheduled", Event.scheduled_at > now, Event.scheduled_at <= now + GATE_NOTICE,
+               Event.warned_for.is_null() | (Event.warned_for != Event.scheduled_at),
+               Job.state == "active", Job.plan_sent_at.is_null(False))
+        .order_by(Event.id)
+    )
     warned = []
-    for event in events:
-        unpaid = [m for m in Milestone.select().where(Milestone.event == event,
-                                                      Milestone.trigger_kind == TriggerKind.BEFORE.value)
-                  if m.paid < m.amount]
-        if not unpaid:
-            continue
-        job = event.job
-        key = f"event:{event.id}:gate:{event.scheduled_at:%Y%m%dT%H%M}"  # a moved event is warned of again
-        if tell_contractor(job.contractor, job, "before_event_unpaid", _gate_notice(job, event, unpaid), key, now):
-            warned.append(event.id)
+    for event_id, milestones in groupby(unpaid, key=lambda m: m.event_id):
+        milestones = list(milestones)
+        event = milestones[0].event
+        with db.atomic():
+            if not Event.update(warned_for=event.scheduled_at).where(
+                    Event.id == event.id, Event.warned_for.is_null() | (Event.warned_for != event.scheduled_at)
+            ).execute():
+                continue  # another process warned of it a moment ago
+            job = event.job
+            key = f"event:{event.id}:gate:{event.scheduled_at:%Y%m%dT%H%M}"
+            tell_contractor(job.contractor, job, "before_event_unpaid", _gate_notice(job, event, milestones), key,
+                            now)
+        warned.append(event_id)
     return warned
 
 

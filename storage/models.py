@@ -97,6 +97,7 @@ class Event(BaseModel):
     scheduled_at = UtcDateTimeField(null=True)
     state = CharField(max_length=16, default="scheduled")  # scheduled, done, cancelled
     done_at = UtcDateTimeField(null=True)
+    warned_for = UtcDateTimeField(null=True)  # the scheduled time the contractor was warned of (unpaid "before")
 
     class Meta:
         indexes = ((("job", "name"), True), (("state", "scheduled_at"), False))
@@ -123,6 +124,10 @@ class Milestone(BaseModel):
     class Meta:
         # the due scan: not yet announced, due_at reached
         indexes = ((("announced_at", "due_at"), False),)
+
+
+# the next moment anything falls due: the earliest due_at among milestones not yet announced
+Milestone.add_index(Milestone.due_at, where=Milestone.announced_at.is_null())
 
 
 class Payment(BaseModel):
