@@ -16,6 +16,7 @@ from peewee import IntegrityError
 
 from core import notices, replies
 from core.context import Actor, Context
+from core.jobs import jobs_with_parties
 from core.journal import audit, tell_contractor
 from core.status import JobView
 from core.views import job_view
@@ -59,7 +60,7 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     now = ctx.clock()
     word = re.sub(r"[^A-Z0-9]", "", body.upper())
     customer = Actor.customer(phone)
-    jobs = list(Job.select().join(Customer).where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
+    jobs = list(jobs_with_parties().where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
     if word in OPT_OUT:
         _opt(ctx, phone, jobs, out=True, message_id=message_id)
         return None

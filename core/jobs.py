@@ -43,9 +43,14 @@ def register_contractor(ctx: Context, *, business_name: str, telegram_id: int | 
         return contractor
 
 
+def jobs_with_parties():
+    """Jobs read with their customer and contractor in the same query: a job view needs all three."""
+    return Job.select(Job, Customer, Contractor).join(Customer).switch(Job).join(Contractor)
+
+
 def load_job(actor: Actor, ref: str) -> Job:
     """The job `ref` if the actor may see it. Another contractor's job is simply not found."""
-    job = Job.get_or_none(Job.ref == ref.strip().upper())
+    job = jobs_with_parties().where(Job.ref == ref.strip().upper()).first()
     allowed = job is not None and (
         actor.kind == "system"
         or (actor.kind == "contractor" and str(job.contractor_id) == actor.key)
@@ -112,8 +117,7 @@ def job_status(ctx: Context, actor: Actor, ref: str) -> JobView:
 def jobs_on_phone(ctx: Context, phone: str) -> list[JobView]:
     """The active jobs of the customer texting from `phone` (any contractor), oldest first."""
     now = ctx.clock()
-    jobs = (Job.select().join(Customer)
-            .where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
+    jobs = jobs_with_parties().where(Customer.phone == phone, Job.state == "active").order_by(Job.id)
     return [job_view(job, now) for job in jobs]
 
 
@@ -148,7 +152,8 @@ def contractor_by_telegram(telegram_id: int) -> Contractor | None:
 def contractor_jobs(ctx: Context, actor: Actor) -> list[JobView]:
     """The acting contractor's active jobs, newest first."""
     now = ctx.clock()
-    jobs = Job.select().where(Job.contractor == int(actor.key), Job.state == "active").order_by(Job.id.desc())
+    jobs = (jobs_with_parties().where(Job.contractor == int(actor.key), Job.state == "active")
+            .order_by(Job.id.desc()))
     return [job_view(job, now) for job in jobs]
 
 
