@@ -1,10 +1,15 @@
 """The bot's callbacks: thin — read the update, run one command, send its reply.
 
+The database work runs in worker threads (asyncio.to_thread), never on the
+bot's event loop: on SQLite a write may wait for another writer (the
+dispatcher, the web app), and that wait must not freeze every other chat.
+
 Conversation state for a guided command lives in `user_data["guided"]`
 (persisted, so a restart continues where the contractor was); pending
 confirmations (a price change waiting for Apply) in `user_data["pending"]`.
 """
 
+import asyncio
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -34,15 +39,15 @@ async def send(update: Update, reply: Reply, context: ContextTypes.DEFAULT_TYPE)
     await update.effective_chat.send_message(reply.text, reply_markup=markup, disable_web_page_preview=True)
 
 
-def actor_of(update: Update) -> Actor | None:
-    contractor = contractor_by_telegram(update.effective_user.id)
+async def actor_of(update: Update) -> Actor | None:
+    contractor = await asyncio.to_thread(contractor_by_telegram, update.effective_user.id)
     return Actor.contractor(contractor.id) if contractor else None
 
 
 async def run(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> bool:
     """Run `action()` (a command's reply) and send what it says; False when it was refused."""
     try:
-        reply = action()
+        reply = await asyncio.to_thread(action)
     except PaystageError as error:
         await update.effective_chat.send_message(f"{error}\nNothing was changed.")
         return False
@@ -57,7 +62,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
         await update.effective_chat.send_message("Sorry, this Paystage is private. Ask its owner to add your "
                                                  f"Telegram id ({user.id}).")
         return ConversationHandler.END
-    contractor = register_contractor(s.ctx, business_name=user.full_name or "My business", telegram_id=user.id)
+    contractor = await asyncio.to_thread(register_contractor, s.ctx, business_name=user.full_name or "My business",
+                                         telegram_id=user.id)
     await update.effective_chat.send_message(
         f"Welcome, {contractor.business_name}! I keep your payment plans and text your customers when a "
         "payment falls due.\nStart a job: /newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000\n"
@@ -70,7 +76,7 @@ async def entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str
     head, _, args = update.message.text.partition(" ")
     name = head.lstrip("/").split("@")[0].lower()
     command = COMMANDS[name]
-    actor = actor_of(update)
+    actor = await actor_of(update)
     if actor is None:
         await update.effective_chat.send_message("Send /start first, and I will set you up.")
         return ConversationHandler.END
@@ -86,7 +92,7 @@ async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int 
     """A button that starts a guided command for one job ("ask:paid:J-7K2Q")."""
     await update.callback_query.answer()
     _, name, ref = update.callback_query.data.split(":", 2)
-    actor = actor_of(update)
+    actor = await actor_of(update)
     if actor is None:
         return ConversationHandler.END
     context.user_data["guided"] = {"command": name, "answers": {"job": ref}}
@@ -102,7 +108,7 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
         if question.key in answers:
             continue
         if question.key == "job":
-            jobs = contractor_jobs(s.ctx, actor)
+            jobs = await asyncio.to_thread(contractor_jobs, s.ctx, actor)
             if len(jobs) == 1:
                 answers["job"] = jobs[0].ref
                 continue
@@ -110,7 +116,7 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
                 context.user_data.pop("guided", None)
                 await update.effective_chat.send_message("You have no active jobs yet. Start one with /newjob.")
                 return ConversationHandler.END
-        choices = question.choices(s, actor, answers) if question.choices else []
+        choices = await asyncio.to_thread(question.choices, s, actor, answers) if question.choices else []
         await send(update, Reply(question.prompt + "\n(/cancel to stop)",
                                  [[(label, f"ans:{value}") for label, value in row] for row in choices]), context)
         return ASKING
@@ -122,7 +128,7 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
     """The contractor's answer to the current question, typed or tapped."""
     guided = context.user_data.get("guided")
-    actor = actor_of(update)
+    actor = await actor_of(update)
     if not guided or actor is None:
         return ConversationHandler.END
     if update.callback_query:
@@ -147,7 +153,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Buttons under the bot's messages: send a plan, apply a price change, mark an event done, open a job."""
     query = update.callback_query
     await query.answer()
-    actor = actor_of(update)
+    actor = await actor_of(update)
     if actor is None:
         return
     s = services(context)
@@ -182,12 +188,13 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def relay_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply to a customer's relayed text goes back to them by SMS."""
     message = update.message
-    actor = actor_of(update)
+    actor = await actor_of(update)
     if actor is None or message.reply_to_message is None:
         return
     try:
-        job = reply_to_customer(services(context).ctx, actor, str(message.chat_id),
-                                str(message.reply_to_message.message_id), str(message.message_id), message.text)
+        job = await asyncio.to_thread(reply_to_customer, services(context).ctx, actor, str(message.chat_id),
+                                      str(message.reply_to_message.message_id), str(message.message_id),
+                                      message.text)
     except NotFound:
         return  # not a reply to a relayed text: the other handlers decide
     except PaystageError as error:
