@@ -17,11 +17,9 @@ PostgreSQL runs in a database of its own, `paystage_bench_<pid>`, dropped at the
 """
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -32,8 +30,8 @@ from core.dispatcher import DeliveryPolicy, Dispatcher  # noqa: E402
 from core.journal import enqueue  # noqa: E402
 from core.quiet_hours import QuietHours  # noqa: E402
 from sms.sender import TwilioSender  # noqa: E402
-from storage.database import open_database, upgrade  # noqa: E402
 from storage.models import Contractor, Customer, OutboxMessage, db  # noqa: E402
+from tests.databases import migrated_database  # noqa: E402
 from tests.fakes import FakeTwilioAPI  # noqa: E402
 
 FROM = "+15005550006"
@@ -42,29 +40,10 @@ BODY = ("Granite & Co: Hi Dana, $1,000.00 is now due for Kitchen countertops (J-
         "done on Dec 10.\nPay here: https://pay.example/p/J-7K2Q/{n:06d}\nThank you!")
 
 
-@contextmanager
 def bench_database(backend: str, postgres_url: str, folder: str):
     """A fresh, migrated database of its own; a PostgreSQL one is dropped afterwards."""
-    if backend == "sqlite":
-        database = open_database(f"sqlite:///{folder}/dispatch.sqlite3")
-        upgrade(database)
-        yield database
-        database.close()
-        return
-    import psycopg2
-
-    name = f"paystage_bench_{os.getpid()}"
-    admin = psycopg2.connect(f"{postgres_url}/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        database = open_database(f"{postgres_url}/{name}")
-        upgrade(database)
-        yield database
-        database.close()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    kind = "sqlite" if backend == "sqlite" else "postgres"
+    return migrated_database(kind, Path(folder), "paystage_bench_dispatch", postgres_url)
 
 
 def queue(first: int, count: int) -> list[str]:

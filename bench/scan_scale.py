@@ -25,7 +25,6 @@ PostgreSQL runs in a database of its own, `paystage_bench_<pid>`, dropped at the
 """
 
 import argparse
-import os
 import random
 import statistics
 import sys
@@ -43,7 +42,6 @@ from core.due import announce_all_due  # noqa: E402
 from core.links import PaymentLinks  # noqa: E402
 from core.loop import turn  # noqa: E402
 from core.reminders import next_moment, remind_overdue, warn_unpaid_before_events  # noqa: E402
-from storage.database import open_database, upgrade  # noqa: E402
 from storage.models import (  # noqa: E402
     Contractor,
     Customer,
@@ -55,6 +53,7 @@ from storage.models import (  # noqa: E402
     Payment,
     db,
 )
+from tests.databases import migrated_database  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 15, tzinfo=timezone.utc)
 CONTRACTORS = 50
@@ -79,29 +78,10 @@ EVENTS = [("Measurement", 7), ("Removal", 14), ("Installation", 21)]  # days aft
 
 # --- databases -------------------------------------------------------------------------------------
 
-@contextmanager
 def bench_database(backend: str, postgres_url: str, folder: str):
     """A fresh, migrated database of its own; a PostgreSQL one is dropped afterwards."""
-    if backend == "sqlite":
-        database = open_database(f"sqlite:///{folder}/scan.sqlite3")
-        upgrade(database)
-        yield database
-        database.close()
-        return
-    import psycopg2
-
-    name = f"paystage_bench_{os.getpid()}"
-    admin = psycopg2.connect(f"{postgres_url}/postgres")
-    admin.autocommit = True
-    admin.cursor().execute(f'CREATE DATABASE "{name}"')
-    try:
-        database = open_database(f"{postgres_url}/{name}")
-        upgrade(database)
-        yield database
-        database.close()
-    finally:
-        admin.cursor().execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+    kind = "sqlite" if backend == "sqlite" else "postgres"
+    return migrated_database(kind, Path(folder), "paystage_bench_scan", postgres_url)
 
 
 def after_seeding(database) -> None:
@@ -245,8 +225,8 @@ def measure(database, ctx: Context, milestones: int, scans: int, turns: int, exp
         turn(ctx)
     print(f"  {milestones:>9,} milestones, nothing due: announce_all_due {announce:.2f} ms, "
           f"next_moment {wake:.2f} ms   (goal <= 20 ms and flat)")
-    print(f"  {'':>9}   turn {whole:.1f} ms: {len(loop):,} statements, one per event in the next 24 h "
-          f"({window:,}) for the day-before warning   (goal <= 20 ms and flat)")
+    print(f"  {'':>9}   turn {whole:.1f} ms: {len(loop):,} statements; {window:,} events start in the next 24 h "
+          "(the day-before warning reads them)   (goal <= 20 ms and flat)")
 
     # The scan's own query when one milestone is due: the planner cannot know that none of the many
     # unannounced milestones is due, and may plan for thousands.
