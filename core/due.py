@@ -80,11 +80,11 @@ def announce_all_due(ctx: Context) -> list[int]:
     now = ctx.clock()
     # the job ids first, read whole: then jobs by primary key (no join for a planner to misjudge), and no
     # cursor left open across the writes below (on SQLite it would make another writer's commit abort them)
-    due_jobs = list(Milestone.select(Milestone.job).where(
+    job_ids = [job_id for (job_id,) in Milestone.select(Milestone.job).where(
         Milestone.announced_at.is_null(), Milestone.due_at <= now, Milestone.paid < Milestone.amount
-    ).distinct().tuples())
+    ).distinct().tuples()]
     announced = []
-    for job in Job.select().where(Job.id.in_([job_id for (job_id,) in due_jobs])) if due_jobs else []:
+    for job in list(Job.select().where(Job.id.in_(job_ids))) if job_ids else []:
         with db.atomic():
             announced += announce_due(ctx, job, now)
     return announced
