@@ -25,6 +25,7 @@ from typing import Callable
 
 from core.clock import Clock
 from core.delivery import DeliveryError, Outgoing, Sender
+from core.jobs import opted_out
 from core.journal import tell_contractor
 from core.quiet_hours import QuietHours
 from storage import outbox
@@ -88,7 +89,7 @@ class Dispatcher:
     def _deliver(self, message: OutboxMessage) -> None:
         now = self.clock()
         if message.channel == "sms" and not message.reply:
-            if _opted_out(message.recipient):
+            if opted_out(message.recipient):
                 outbox.mark_cancelled(message.id, "the customer opted out of texts (STOP)")
                 return
             allowed = self.policy.quiet_hours.next_allowed(now, message.timezone or "UTC")
@@ -173,10 +174,6 @@ def _undeliverable(message: OutboxMessage, error: DeliveryError, now: datetime) 
                         key=f"outbox:{message.id}:failed", now=now)
 
 
-def _opted_out(phone: str) -> bool:
-    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
-
-
 def _failure_notice(message: OutboxMessage, job, error: DeliveryError) -> str:
     who = f"{job.customer.name} ({message.recipient})"
     if error.opted_out:
@@ -184,8 +181,3 @@ def _failure_notice(message: OutboxMessage, job, error: DeliveryError) -> str:
                 f"{message.kind.replace('_', ' ')}. They can text START to get texts again.")
     return f"{job.ref}: a text to {who} could not be delivered ({error}). Check the number with them."
 
-
-def next_pending_at() -> datetime | None:
-    """When the earliest waiting message becomes due (for waking a dispatcher precisely)."""
-    return (OutboxMessage.select(OutboxMessage.next_attempt_at)
-            .where(OutboxMessage.state == "pending").order_by(OutboxMessage.next_attempt_at).scalar())

@@ -16,7 +16,7 @@ from peewee import IntegrityError
 
 from core import notices, replies
 from core.context import Actor, Context
-from core.jobs import jobs_with_parties
+from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
 from core.status import JobView
 from core.views import job_view
@@ -67,7 +67,7 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     if not jobs:
         return replies.unknown_number()
     job = _current_job(phone, jobs)
-    if word in OPT_IN or (word == "YES" and _opted_out(phone)):
+    if word in OPT_IN or (word == "YES" and opted_out(phone)):
         _opt(ctx, phone, jobs, out=False, message_id=message_id)
         return replies.opted_in(job_view(job, now) if job else None)
     if len(jobs) > 1 and word.isdigit() and 1 <= int(word) <= len(jobs):
@@ -98,10 +98,6 @@ def _current_job(phone: str, jobs: list[Job]) -> Job | None:
         return jobs[0]
     choice = PhoneChoice.get_or_none(PhoneChoice.phone == phone)
     return next((j for j in jobs if choice and j.id == choice.job_id), None)
-
-
-def _opted_out(phone: str) -> bool:
-    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
 
 
 def _opt(ctx: Context, phone: str, jobs: list[Job], *, out: bool, message_id: str) -> None:

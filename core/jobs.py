@@ -140,6 +140,11 @@ def _new_ref() -> str:
     raise RuntimeError("could not find a free job reference")
 
 
+def opted_out(phone: str) -> bool:
+    """Did the customer texting from `phone` reply STOP (to any contractor: Twilio blocks the number for all)?"""
+    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
+
+
 def contractor_of(actor: Actor) -> Contractor:
     """The acting contractor's own record (their timezone, currency, locale)."""
     return Contractor.get_by_id(int(actor.key))

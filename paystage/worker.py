@@ -78,10 +78,6 @@ class Worker:
         if upcoming is not None:
             self.scheduler.add_job(self.scan, "date", run_date=upcoming, id="next-moment", replace_existing=True)
 
-    def wake(self) -> None:
-        """Something was queued: dispatch now instead of at the next poll."""
-        self._wake.set()
-
     def _dispatch_until_stopped(self) -> None:
         # one connection for the thread's life: opening and closing one every poll would make SQLite
         # checkpoint its WAL five times a second
