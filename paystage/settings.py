@@ -18,6 +18,9 @@ from core.context import Defaults, ReminderPolicy
 from core.errors import InvalidInput
 from core.quiet_hours import QuietHours
 
+MIN_SECRET_KEY = 32  # signs every payment link: a short key can be guessed offline from one link
+MIN_AUTH_TOKEN = 16  # Twilio's are 32 hex digits; the token is also the key of every webhook signature
+
 
 class SettingError(Exception):
     """A setting is missing or malformed; the message names it."""
@@ -73,7 +76,7 @@ class Settings:
             database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'paystage.sqlite3'}",
             data_dir=data_dir,
             public_base_url=_url(env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
-            secret_key=env.get("PAYSTAGE_SECRET_KEY") or _local_secret(data_dir),
+            secret_key=_secret("PAYSTAGE_SECRET_KEY", env.get("PAYSTAGE_SECRET_KEY")) or _local_secret(data_dir),
             defaults=defaults,
             reminders=ReminderPolicy(
                 first=timedelta(days=_number(env, "PAYSTAGE_REMINDER_FIRST_DAYS", 3)),
@@ -146,6 +149,7 @@ def _twilio(env: dict[str, str]) -> Twilio | None:
         raise SettingError("TWILIO_ACCOUNT_SID is missing (the other TWILIO_ settings are set)")
     if not token:
         raise SettingError("TWILIO_AUTH_TOKEN is missing (the other TWILIO_ settings are set)")
+    _secret("TWILIO_AUTH_TOKEN", token, least=MIN_AUTH_TOKEN)
     if bool(number) == bool(service):
         raise SettingError("set one of TWILIO_FROM_NUMBER and TWILIO_MESSAGING_SERVICE_SID")
     base = env.get("TWILIO_API_BASE_URL") or None
@@ -160,10 +164,31 @@ def _checked(check, env: dict[str, str], name: str, default: str) -> str:
 
 
 def _url(url: str, name: str = "PUBLIC_BASE_URL") -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SettingError(f"{name}={url!r} must be an address like https://pay.example.com")
-    return url.rstrip("/")
+    """A scheme, a host, an optional port and an optional path: what Twilio signs and every link starts with.
+
+    A query, a fragment or credentials would end up in the middle of every link
+    (https://pay.example?x=1/p/...) and break every webhook signature.
+    """
+    parts = urlsplit(url.strip())
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or past 65535
+        port_ok = False
+    if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.username is not None
+            or parts.password is not None or "?" in url or "#" in url or any(c.isspace() for c in url.strip())):
+        raise SettingError(f"{name}={url!r} must be a scheme, a host, an optional port and path only, "
+                           "like https://pay.example.com")
+    return url.strip().rstrip("/")
+
+
+def _secret(name: str, value: str | None, least: int = MIN_SECRET_KEY) -> str | None:
+    """A secret given in the environment, refused when it is too short to keep anything secret."""
+    if value is None or value == "":
+        return None
+    if len(value) < least or any(c.isspace() for c in value):
+        raise SettingError(f"{name} must be at least {least} characters with no spaces "
+                           "(python3 -c 'import secrets; print(secrets.token_urlsafe(32))' makes one)")
+    return value
 
 
 def _local_secret(data_dir: Path) -> str:

@@ -68,7 +68,7 @@ def test_paystage_web_answers_a_signed_bal_over_real_http(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PAYSTAGE_", "DATABASE_URL", "TWILIO_"))}
     env.update(PAYSTAGE_DATA_DIR=str(tmp_path / "data"), DATABASE_URL=f"sqlite:///{tmp_path / 'data' / 'demo.sqlite3'}",
                PORT=str(port), PUBLIC_BASE_URL=public, TWILIO_ACCOUNT_SID="AC" + "0" * 32,
-               TWILIO_AUTH_TOKEN="web-token", TWILIO_FROM_NUMBER="+14155550100")
+               TWILIO_AUTH_TOKEN="web-token-for-the-cli-test", TWILIO_FROM_NUMBER="+14155550100")
     server = subprocess.Popen([sys.executable, "-m", "paystage.cli", "web"], env=env, cwd=tmp_path,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -83,7 +83,7 @@ def test_paystage_web_answers_a_signed_bal_over_real_http(tmp_path):
         else:
             raise AssertionError("paystage web did not come up")
         form = {"MessageSid": "SM" + "1" * 32, "From": "+14155550134", "To": "+14155550100", "Body": "BAL"}
-        signature = RequestValidator("web-token").compute_signature(public + "/sms/inbound", form)
+        signature = RequestValidator("web-token-for-the-cli-test").compute_signature(public + "/sms/inbound", form)
         request = urllib.request.Request(base + "/sms/inbound", data=urllib.parse.urlencode(form).encode(),
                                          headers={"X-Twilio-Signature": signature})
         with urllib.request.urlopen(request, timeout=5) as response:

@@ -9,6 +9,8 @@ import pytest
 from core.context import Defaults
 from paystage.settings import SettingError, Settings
 
+KEY = "a-key-from-the-environment-long-enough-to-sign"
+
 
 @pytest.fixture
 def data_dir(tmp_path):
@@ -61,6 +63,12 @@ def test_well_formed_settings_are_taken_and_normalised(data_dir):
         ("PAYSTAGE_REGION", "ZZ"),
         ("PUBLIC_BASE_URL", "ftp://x"),
         ("PUBLIC_BASE_URL", "pay.example.com"),
+        ("PUBLIC_BASE_URL", "https://pay.example?x=1"),
+        ("PUBLIC_BASE_URL", "https://pay.example/#top"),
+        ("PUBLIC_BASE_URL", "https://user:pass@pay.example"),
+        ("PUBLIC_BASE_URL", "https://pay.example:99999"),
+        ("PUBLIC_BASE_URL", "https://pay.example:0"),
+        ("PUBLIC_BASE_URL", "https://pay example.com"),
     ],
 )
 def test_a_malformed_setting_stops_start_up_with_a_message_naming_it(data_dir, name, value):
@@ -69,6 +77,34 @@ def test_a_malformed_setting_stops_start_up_with_a_message_naming_it(data_dir, n
     message = str(caught.value)
     assert message.startswith(f"{name}=")
     assert "\n" not in message
+
+
+def test_a_public_base_url_with_a_port_and_a_path_is_taken(data_dir):
+    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PUBLIC_BASE_URL": "https://example.com:8443/pay/"})
+    assert settings.public_base_url == "https://example.com:8443/pay"
+
+
+@pytest.mark.parametrize("key", ["a", "   ", "short-key-of-31-characters-xxxx", "a key with spaces, long enough"])
+def test_a_weak_secret_key_stops_start_up_without_printing_it(data_dir, key):
+    with pytest.raises(SettingError) as caught:
+        Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": key})
+    assert str(caught.value).startswith("PAYSTAGE_SECRET_KEY must be at least 32 characters")
+    assert len(key.strip()) < 2 or key.strip() not in str(caught.value)
+
+
+@pytest.mark.parametrize("token", [" ", "\t", "short", "a token with spaces in it"])
+def test_a_blank_or_weak_twilio_auth_token_stops_start_up(data_dir, token):
+    env = {"PAYSTAGE_DATA_DIR": str(data_dir), "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": token,
+           "TWILIO_FROM_NUMBER": "+14155550100"}
+    with pytest.raises(SettingError, match="^TWILIO_AUTH_TOKEN must be at least 16 characters"):
+        Settings.from_env(env)
+
+
+def test_an_api_base_url_with_a_query_is_refused(data_dir):
+    env = {"PAYSTAGE_DATA_DIR": str(data_dir), "TELEGRAM_BOT_TOKEN": "123:abc",
+           "TELEGRAM_API_BASE_URL": "http://127.0.0.1:8081?x=1"}
+    with pytest.raises(SettingError, match="^TELEGRAM_API_BASE_URL="):
+        Settings.from_env(env)
 
 
 def test_a_public_base_url_without_a_host_is_refused(data_dir):
@@ -97,15 +133,15 @@ def test_the_secret_key_file_is_readable_by_its_owner_only(data_dir):
 
 
 def test_paystage_secret_key_wins_and_no_key_file_is_written(data_dir):
-    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": "from-the-environment"})
-    assert settings.secret_key == "from-the-environment"
+    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": KEY})
+    assert settings.secret_key == KEY
     assert not (data_dir / "secret_key").exists()
 
 
 def test_paystage_secret_key_wins_over_an_existing_key_file(data_dir):
     generated = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}).secret_key
-    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": "from-the-environment"})
-    assert settings.secret_key == "from-the-environment" != generated
+    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": KEY})
+    assert settings.secret_key == KEY != generated
 
 
 def test_an_empty_secret_key_file_is_never_used_as_the_key(data_dir):
