@@ -84,7 +84,11 @@ def test_a_public_base_url_with_a_port_and_a_path_is_taken(data_dir):
     assert settings.public_base_url == "https://example.com:8443/pay"
 
 
-@pytest.mark.parametrize("key", ["a", "   ", "short-key-of-31-characters-xxxx", "a key with spaces, long enough"])
+WEAK_KEYS = {"one-letter": "a", "blank": "   ", "31-characters": "x" * 31,
+             "spaces": "a key with spaces, long enough to sign"}
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS.values(), ids=WEAK_KEYS.keys())
 def test_a_weak_secret_key_stops_start_up_without_printing_it(data_dir, key):
     with pytest.raises(SettingError) as caught:
         Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PAYSTAGE_SECRET_KEY": key})
