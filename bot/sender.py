@@ -6,28 +6,10 @@ to a relayed customer text is matched back to the customer through it, so one ou
 Telegram message (an over-long text is shortened, never split).
 """
 
-import logging
 
 import httpx
 
 from core.delivery import DeliveryError, Outgoing
-
-
-class _HideTokens(logging.Filter):
-    """httpx logs every request's URL at INFO, and a Bot API URL carries the bot token."""
-
-    tokens: set[str] = set()
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if any(token in message for token in self.tokens):
-            for token in self.tokens:
-                message = message.replace(token, "[bot token]")
-            record.msg, record.args = message, ()
-        return True
-
-
-_hide_tokens = _HideTokens()
 
 
 class TelegramSender:
@@ -48,8 +30,6 @@ class TelegramSender:
         self._token = token
         self._url = f"{api_base_url.rstrip('/')}/bot{token}/sendMessage"
         self.timeout = timeout
-        _hide_tokens.tokens.add(token)
-        logging.getLogger("httpx").addFilter(_hide_tokens)  # the same filter once, however many senders
 
     def send(self, message: Outgoing) -> str:
         payload = {"chat_id": message.recipient, "text": self.fit(message.body),

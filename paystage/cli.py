@@ -1,9 +1,9 @@
 """The `paystage` command: the only place that wires settings, storage and the front ends together."""
 
 import argparse
-import logging
 import sys
 
+from paystage.logs import configure_logging
 from paystage.settings import SettingError, Settings
 
 
@@ -19,16 +19,12 @@ def main(argv: list[str] | None = None) -> int:
     db = commands.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade", "status"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.command == "demo" else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # a log line per job run or per request is noise
-    for noisy in ("apscheduler", "httpx", "twilio.http_client", "waitress.queue"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         settings = Settings.from_env()
     except SettingError as error:
         print(f"paystage: {error}", file=sys.stderr)
         return 2
+    configure_logging("WARNING" if args.command == "demo" else settings.log_level, settings.secrets())
     if args.command == "demo":
         from paystage.demo import run_demo
 

@@ -19,6 +19,7 @@ from core.errors import InvalidInput
 from core.quiet_hours import QuietHours
 
 MIN_SECRET_KEY = 32  # signs every payment link: a short key can be guessed offline from one link
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_AUTH_TOKEN = 16  # Twilio's are 32 hex digits; the token is also the key of every webhook signature
 
 
@@ -59,6 +60,16 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     telegram: Telegram | None = None  # None: contractor messages are logged, no bot runs
+    log_level: str = "INFO"
+
+    def secrets(self) -> list[str]:
+        """Every secret this process was given: none of them may reach a log line."""
+        given = [self.secret_key, urlsplit(self.database_url).password or ""]
+        if self.twilio:
+            given.append(self.twilio.auth_token)
+        if self.telegram:
+            given += [self.telegram.token, self.telegram.webhook_secret or ""]
+        return [secret for secret in given if secret]
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
@@ -90,6 +101,7 @@ class Settings:
             host=env.get("HOST", "127.0.0.1"),
             port=_port(env.get("PORT", "8000")),
             telegram=_telegram(env),
+            log_level=_log_level(env.get("PAYSTAGE_LOG_LEVEL", "INFO")),
         )
 
 
@@ -125,6 +137,13 @@ def _telegram(env: dict[str, str]) -> Telegram | None:
     base = env.get("TELEGRAM_API_BASE_URL", "").strip()
     return Telegram(token, _url(base, "TELEGRAM_API_BASE_URL") if base else "https://api.telegram.org", mode,
                     secret, frozenset(int(part) for part in ids) if ids else None)
+
+
+def _log_level(text: str) -> str:
+    level = text.strip().upper()
+    if level not in LOG_LEVELS:
+        raise SettingError(f"PAYSTAGE_LOG_LEVEL={text!r} must be one of {', '.join(LOG_LEVELS)}")
+    return level
 
 
 def _port(text: str) -> int:
