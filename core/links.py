@@ -35,7 +35,9 @@ class PaymentLinks:
         ref, _, rest = token.partition(".")
         expiry, _, signature = rest.partition(".")
         payload = f"{ref}.{expiry}"
-        if not (expiry.isdigit() and hmac.compare_digest(signature, self._sign(payload))):
+        # bytes, not str: compare_digest raises on a str that is not ASCII, and a link is typed by strangers
+        given = signature.encode("utf-8", "surrogateescape")
+        if not (expiry.isascii() and expiry.isdigit() and hmac.compare_digest(given, self._sign(payload).encode())):
             raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
         if int(expiry) < now.timestamp():
             raise NotFound("This payment link has expired. Text PAY to get a new one.")

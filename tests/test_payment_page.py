@@ -68,11 +68,16 @@ def test_an_expired_link_gets_a_clear_page(client, ctx, clock, planned):
     lambda token: token.replace("J-", "J-X", 1),  # another job named, same signature
     lambda token: "nonsense",
     lambda token: "",
+    lambda token: token.rsplit(".", 1)[0] + ".%C3%A9",  # a signature that is not ASCII
+    lambda token: token.replace(".", ".\u0661\u0662", 1),  # digits, but not ASCII ones
+    lambda token: token.replace(".", "." + "9" * 5000, 1),  # past Python's int-from-string limit
+    lambda token: token + "%00",
 ])
-def test_a_tampered_or_guessed_link_gets_a_clear_page_and_names_no_job(client, ctx, planned, mangle):
+def test_a_tampered_or_guessed_link_gets_a_clear_page_and_names_no_job(client, ctx, planned, mangle, caplog):
     status, html = page(client, "/p/" + mangle(ctx.links.token(planned, ctx.clock())))
     assert status == 404
     assert planned not in html and "Dana" not in html and "Traceback" not in html
+    assert not [r for r in caplog.records if r.levelno >= 40]  # nothing logged as an error, no token in a log
 
 
 def test_a_link_names_one_job_and_its_signature_cannot_be_moved_to_another(ctx, contractor, planned):
