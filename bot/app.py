@@ -20,6 +20,15 @@ from bot import handlers
 from bot.commands import COMMANDS, Services
 
 GUIDED = [name for name in COMMANDS if name != "start"]
+REF = r"J-[A-Z0-9]{4,6}"
+BUTTONS = {  # the data each button under the bot's messages carries, and what a tap on it does
+    r"^drop$": handlers.drop_button,
+    r"^apply:(\w+)$": handlers.apply_button,
+    rf"^send:({REF})$": handlers.send_button,
+    rf"^job:({REF})$": handlers.job_button,
+    rf"^link:({REF})$": handlers.link_button,
+    rf"^done:({REF}):(\d{{1,3}})$": handlers.done_button,
+}
 # what the bot keeps across restarts: where each guided conversation stands, and each user's pending answers
 PERSISTED = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
 # button taps in a guided command belong to the chat's conversation, not to one message: per_message=False is meant
@@ -44,7 +53,7 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
 
     guided = ConversationHandler(
         entry_points=[CommandHandler(GUIDED, handlers.entry),
-                      CallbackQueryHandler(handlers.ask_button, pattern=r"^ask:")],
+                      CallbackQueryHandler(handlers.ask_button, pattern=rf"^ask:(\w+):({REF})$")],
         states={handlers.ASKING: [MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.answer),
                                   CallbackQueryHandler(handlers.answer, pattern=r"^ans:")]},
         fallbacks=[CommandHandler("cancel", handlers.cancel)],
@@ -56,7 +65,9 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
     app.add_handler(CommandHandler("start", handlers.start))
     app.add_handler(guided)
     app.add_handler(CommandHandler("cancel", handlers.cancel))
-    app.add_handler(CallbackQueryHandler(handlers.button))
+    for pattern, callback in BUTTONS.items():
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
+    app.add_handler(CallbackQueryHandler(handlers.stale_button))  # whatever no pattern above matched
     app.add_error_handler(handlers.on_error)
     return app
 

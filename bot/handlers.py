@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandl
 
 from bot.commands import COMMANDS, Reply, Services, apply_change, job_card_reply, run_done, run_link, run_send
 from core.context import Actor
-from core.errors import NotFound, PaystageError
+from core.errors import Conflict, NotFound, PaystageError
 from core.jobs import contractor_by_telegram, contractor_jobs, job_status, register_contractor
 from core.relay import reply_to_customer
 
@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 ASKING = "asking"
 SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
+STALE_BUTTON = "That button no longer works. Nothing was changed; send the command again (/help lists them)."
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -90,10 +91,11 @@ async def entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str
 
 async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
     """A button that starts a guided command for one job ("ask:paid:J-7K2Q")."""
-    await update.callback_query.answer()
-    _, name, ref = update.callback_query.data.split(":", 2)
-    actor = await actor_of(update)
-    if actor is None:
+    actor = await pressed(update)
+    name, ref = context.matches[0].groups()
+    command = COMMANDS.get(name)
+    if actor is None or command is None or not command.questions:
+        await update.effective_chat.send_message(STALE_BUTTON)
         return ConversationHandler.END
     context.user_data["guided"] = {"command": name, "answers": {"job": ref}}
     return await ask_next(update, context, actor)
@@ -116,7 +118,12 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
                 context.user_data.pop("guided", None)
                 await update.effective_chat.send_message("You have no active jobs yet. Start one with /newjob.")
                 return ConversationHandler.END
-        choices = await asyncio.to_thread(question.choices, s, actor, answers) if question.choices else []
+        try:
+            choices = await asyncio.to_thread(question.choices, s, actor, answers) if question.choices else []
+        except PaystageError as error:  # an answer so far names no job of theirs, or one that cannot do this
+            context.user_data.pop("guided", None)
+            await update.effective_chat.send_message(f"{error}\nNothing was changed.")
+            return ConversationHandler.END
         await send(update, Reply(question.prompt + "\n(/cancel to stop)",
                                  [[(label, f"ans:{value}") for label, value in row] for row in choices]), context)
         return ASKING
@@ -138,6 +145,12 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | st
         value = update.message.text
     command = COMMANDS[guided["command"]]
     pending = next(q for q in command.questions if q.key not in guided["answers"])
+    if pending.key == "job":  # checked at once: every later question is about this job
+        try:
+            await asyncio.to_thread(job_status, services(context).ctx, actor, value)
+        except PaystageError as error:
+            await update.effective_chat.send_message(str(error))
+            return await ask_next(update, context, actor)  # the same question again
     guided["answers"][pending.key] = value.strip()
     return await ask_next(update, context, actor)
 
@@ -149,40 +162,71 @@ async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     return ConversationHandler.END
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Buttons under the bot's messages: send a plan, apply a price change, mark an event done, open a job."""
-    query = update.callback_query
-    await query.answer()
-    actor = await actor_of(update)
-    if actor is None:
+async def pressed(update: Update) -> Actor | None:
+    """Acknowledge a button tap (Telegram shows a spinner until then) and say who tapped it."""
+    await update.callback_query.answer()
+    return await actor_of(update)
+
+
+async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Cancel under a preview: nothing is applied."""
+    await pressed(update)
+    await update.callback_query.edit_message_reply_markup(None)
+    await update.effective_chat.send_message("Dropped. Nothing was changed.")
+
+
+async def apply_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Apply under a price-change preview."""
+    actor = await pressed(update)
+    kept = context.user_data.get("pending", {}).pop(context.matches[0].group(1), None)
+    if actor is None or kept is None:
+        await update.effective_chat.send_message("That preview was already applied or dropped.")
         return
+    if await run(update, context, lambda: apply_change(services(context), actor, kept)):
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Send to customer under a plan preview."""
+    actor, ref = await pressed(update), context.matches[0].group(1)
+    if actor and await run(update, context, lambda: run_send(services(context), actor, {"job": ref})):
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+async def job_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A job in /jobs: its card."""
+    actor, ref = await pressed(update), context.matches[0].group(1)
+    if actor:
+        await run(update, context, lambda: job_card_reply(services(context), actor, ref))
+
+
+async def link_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Payment link on a job card."""
+    actor, ref = await pressed(update), context.matches[0].group(1)
+    if actor:
+        await run(update, context, lambda: run_link(services(context), actor, {"job": ref}))
+
+
+async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An event's "done" on a job card, by its place in the job's list of events."""
+    actor = await pressed(update)
+    ref, index = context.matches[0].group(1), int(context.matches[0].group(2))
     s = services(context)
-    kind, _, rest = query.data.partition(":")
-    if kind == "drop":
-        await query.edit_message_reply_markup(None)
-        await update.effective_chat.send_message("Dropped. Nothing was changed.")
-    elif kind == "apply":
-        kept = context.user_data.get("pending", {}).pop(rest, None)
-        if kept is None:
-            await update.effective_chat.send_message("That preview was already applied or dropped.")
-            return
-        if await run(update, context, lambda: apply_change(s, actor, kept)):
-            await query.edit_message_reply_markup(None)
-    elif kind == "send":
-        if await run(update, context, lambda: run_send(s, actor, {"job": rest})):
-            await query.edit_message_reply_markup(None)
-    elif kind == "job":
-        await run(update, context, lambda: job_card_reply(s, actor, rest))
-    elif kind == "link":
-        await run(update, context, lambda: run_link(s, actor, {"job": rest}))
-    elif kind == "done":
-        ref, _, index = rest.rpartition(":")
 
-        def done() -> Reply:
-            event = job_status(s.ctx, actor, ref).events[int(index)]
-            return run_done(s, actor, {"job": ref, "event": event.name})
+    def done() -> Reply:
+        events = job_status(s.ctx, actor, ref).events
+        if index >= len(events):
+            raise Conflict("That event is no longer on the job. /job shows its events now.")
+        return run_done(s, actor, {"job": ref, "event": events[index].name})
 
+    if actor:
         await run(update, context, done)
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other tap: a button from an older version, or data no button of ours carries."""
+    await update.callback_query.answer()
+    await update.effective_chat.send_message(STALE_BUTTON)
 
 
 async def relay_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

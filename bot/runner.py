@@ -38,8 +38,15 @@ class BotRunner:
         log.info("bot stopped")
 
     def feed(self, data: dict) -> None:
-        """Queue one update that arrived by webhook; the bot's loop handles it."""
-        update = Update.de_json(data, self.app.bot)
+        """Queue one update that arrived by webhook; the bot's loop handles it. A malformed one is dropped.
+
+        Whatever its shape, the webhook acknowledges it: an error status makes Telegram resend it for a day.
+        """
+        try:
+            update = Update.de_json(data, self.app.bot)
+        except Exception as error:  # the library's parser raises whatever the shape leads it to
+            log.warning("dropped a malformed update %.40r: %s", data.get("update_id"), error.__class__.__name__)
+            return
         asyncio.run_coroutine_threadsafe(self.app.update_queue.put(update), self.loop)
 
     def process(self, data: dict, timeout: float = 30) -> None:

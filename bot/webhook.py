@@ -1,6 +1,7 @@
 """The Telegram webhook endpoint, mounted in the web app when TELEGRAM_MODE=webhook."""
 
 import hmac
+import json
 
 from flask import Blueprint, abort, request
 
@@ -16,7 +17,10 @@ def webhook_blueprint(secret: str, runner: BotRunner) -> Blueprint:
         given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
         if not (secret and hmac.compare_digest(given.encode(), secret.encode())):
             abort(403)
-        update = request.get_json(silent=True)
+        try:
+            update = json.loads(request.get_data())
+        except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
+            update = None
         if isinstance(update, dict) and "update_id" in update:
             runner.feed(update)
         return "", 200  # anything else is acknowledged too, so Telegram stops retrying it

@@ -1,0 +1,102 @@
+"""Malformed and forged input to the bot: a friendly refusal or a quiet 200, never a traceback or a 500."""
+
+import logging
+import re
+
+import pytest
+from flask import Flask
+
+from bot.runner import BotRunner
+from bot.webhook import webhook_blueprint
+from tests.bot_harness import Chat, start_bot
+
+SECRET = "s3cret-token"
+NEWJOB = "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"
+
+
+@pytest.fixture
+def bot(api, ctx):
+    runner = start_bot(api, ctx)
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def chat(api, bot):
+    chat = Chat(api, bot, 555)
+    chat.say("/start")
+    return chat
+
+
+@pytest.fixture
+def webhook(bot):
+    app = Flask(__name__)
+    app.register_blueprint(webhook_blueprint(SECRET, bot))
+    return app.test_client()
+
+
+def errors(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+@pytest.mark.parametrize("body", [
+    b'{"update_id":10,"message":"x"}',
+    b'{"update_id":11,"callback_query":{"id":"1","from":{"id":5,"is_bot":false,"first_name":"M"},"data":"x"}}',
+    b'{"update_id":"twelve","message":{"message_id":1}}',
+    b"[" * 100_000 + b"]" * 100_000,
+    b'{"update_id":13,"message":' + b'{"a":' * 50_000 + b"1" + b"}" * 50_000 + b"}",
+    b"not json at all",
+    b"[1, 2, 3]",
+])
+def test_a_malformed_update_is_acknowledged_with_one_log_line(webhook, api, body, caplog):
+    caplog.set_level(logging.INFO)
+    response = webhook.post("/telegram/webhook", data=body, content_type="application/json",
+                            headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    assert response.status_code == 200  # anything else and Telegram retries it for a day
+    assert errors(caplog) == []
+    assert api.sent == []
+
+
+def test_a_malformed_update_fed_to_the_runner_is_dropped_with_a_warning(bot: BotRunner, caplog):
+    bot.feed({"update_id": 10, "message": "x"})
+    [warning] = [r for r in caplog.records if r.name == "bot.runner"]
+    assert warning.levelno == logging.WARNING and warning.exc_info is None and "10" in warning.getMessage()
+
+
+@pytest.mark.parametrize("data", [
+    "ask:nosuchcommand:J-7K2Q",
+    "ask:paid",
+    "done:J-ZZZZ:0",
+    "done:{ref}:99",
+    "done:{ref}:x",
+    "job:J-ZZZZ",
+    "link:J-ZZZZ",
+    "send:J-ZZZZ",
+    "apply:",
+    "what:ever",
+    "ans:J-ZZZZ",
+])
+def test_forged_button_data_gets_a_friendly_refusal(api, chat, data, caplog):
+    [created] = chat.say(NEWJOB)
+    ref = _ref(created["text"])
+    update = api.make_callback_update(555, created["message_id"], data.format(ref=ref))
+    before = len(chat.sent())
+    chat.runner.process(update)
+    answers = chat.sent()[before:]
+    assert errors(caplog) == []
+    assert answers and all("Sorry, something went wrong" not in m["text"] for m in answers)
+
+
+def test_an_unknown_job_in_a_guided_answer_is_refused_like_a_typed_one(chat, caplog):
+    chat.say(NEWJOB)
+    chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")  # two jobs: the first question asks which
+    [question] = chat.say("/paid")
+    assert "job" in question["text"].lower()
+    refusal, again = chat.say("J-ZZZZ")
+    assert "There is no job 'J-ZZZZ' among your jobs" in refusal["text"]
+    assert again["text"] == question["text"]  # asked again; the contractor can type the right one
+    assert errors(caplog) == []
+
+
+def _ref(text: str) -> str:
+    return re.search(r"J-[A-Z0-9]{4,6}", text).group()
