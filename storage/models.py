@@ -11,6 +11,7 @@ from peewee import (
     BigIntegerField,
     BooleanField,
     CharField,
+    Check,
     DatabaseProxy,
     DateField,
     DateTimeField,
@@ -220,6 +221,42 @@ class BotState(BaseModel):
         indexes = ((("kind", "name", "key"), True),)
 
 
+class Owner(BaseModel):
+    """The contractor who owns this Paystage: the first to /start it. They invite the others.
+
+    One row at most, and its id is always 1: when two people send the first /start
+    at once, both inserts name the same key and exactly one of them wins.
+    """
+
+    id = IntegerField(primary_key=True, constraints=[Check("id = 1")])
+    contractor = ForeignKeyField(Contractor, on_delete="RESTRICT")
+    claimed_at = UtcDateTimeField()
+
+
+class Invite(BaseModel):
+    """A one-time code the owner hands out: whoever sends /start CODE before it expires joins as a contractor."""
+
+    code_hash = CharField(max_length=64, unique=True)  # SHA-256 of the code: the code itself is never stored
+    created_by = ForeignKeyField(Contractor, backref="invites", on_delete="CASCADE")
+    created_at = UtcDateTimeField()
+    expires_at = UtcDateTimeField()
+    used_at = UtcDateTimeField(null=True)
+    used_by = ForeignKeyField(Contractor, null=True, backref="+", on_delete="SET NULL")
+
+
+class HeldText(BaseModel):
+    """A customer's own words, texted while their phone had several jobs and had not picked one.
+
+    Kept until the phone picks a job by its number, then passed on to that job's
+    contractor: never guessed, never shown to another business.
+    """
+
+    phone = CharField(max_length=20, index=True)
+    body = TextField()
+    message_id = CharField(max_length=64, unique=True)  # the provider's id: also the relay's dedupe key
+    received_at = UtcDateTimeField()
+
+
 MODELS = [
     Contractor,
     Customer,
@@ -235,4 +272,7 @@ MODELS = [
     InboundMessage,
     PhoneChoice,
     BotState,
+    Owner,
+    Invite,
+    HeldText,
 ]
