@@ -5,6 +5,11 @@ PLAN, PAY, HELP, YES after a plan change, a number to pick one of several
 jobs, and Twilio's opt-out and opt-in words. Anything else is passed on to
 the contractor in Telegram. A phone that belongs to no job learns nothing.
 
+A phone with several jobs (perhaps with several businesses, each of which
+typed the number in) is asked which one it means until it picks one by its
+number. What it texts in its own words before then is kept, and passed on to
+the business of the job it picks, never guessed: the customer is told so.
+
 Each text is handled once per provider message id: a provider retry gets the
 same answer and changes nothing more.
 """
@@ -20,7 +25,7 @@ from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
 from core.status import JobView
 from core.views import job_view
-from storage.models import AuditRecord, Customer, InboundMessage, Job, PhoneChoice, db
+from storage.models import AuditRecord, Customer, HeldText, InboundMessage, Job, PhoneChoice, db
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had opted out
@@ -70,15 +75,19 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     if word in OPT_IN or (word == "YES" and opted_out(phone)):
         _opt(ctx, phone, jobs, out=False, message_id=message_id)
         return replies.opted_in(job_view(job, now) if job else None)
-    if len(jobs) > 1 and word.isdigit() and 1 <= int(word) <= len(jobs):
+    if len(jobs) > 1 and word.isdigit() and len(word) <= 3 and 1 <= int(word) <= len(jobs):  # not int('7' * 5000)
         picked = jobs[int(word) - 1]
         PhoneChoice.insert(phone=phone, job=picked, chosen_at=now).on_conflict(
             conflict_target=[PhoneChoice.phone], update={PhoneChoice.job: picked, PhoneChoice.chosen_at: now}
         ).execute()
         audit(picked, customer, "job_chosen", now, new={"phone": phone})
-        return replies.chosen(job_view(picked, now))
+        return replies.chosen(job_view(picked, now), _pass_on_held(picked, phone, now))
     if job is None:
-        return replies.choose_job([job_view(j, now) for j in jobs])
+        own_words = bool(word) and word not in COMMANDS and word not in HELP and word != "YES" and not word.isdigit()
+        if own_words:  # kept until the phone picks a job: then its business gets it
+            HeldText.create(phone=phone, body=body.strip()[:RELAY_LIMIT], message_id=message_id, received_at=now)
+        return replies.choose_job([job_view(j, now) for j in jobs], businesses=len({j.contractor_id for j in jobs}),
+                                  held=own_words)
     view = job_view(job, now)
     link = ctx.links.url(job.ref, now)  # a fresh link with every answer
     if word in COMMANDS:
@@ -98,6 +107,19 @@ def _current_job(phone: str, jobs: list[Job]) -> Job | None:
         return jobs[0]
     choice = PhoneChoice.get_or_none(PhoneChoice.phone == phone)
     return next((j for j in jobs if choice and j.id == choice.job_id), None)
+
+
+def _pass_on_held(picked: Job, phone: str, now) -> int:
+    """What the phone texted before it picked a job goes to the picked job's contractor, oldest first."""
+    held = list(HeldText.select().where(HeldText.phone == phone).order_by(HeldText.id))
+    if not held:
+        return 0
+    view = job_view(picked, now)
+    for text in held:
+        tell_contractor(picked.contractor, picked, "relay", notices.relay(view, text.body, held=True),
+                        key=f"inbound:{text.message_id}:relay", now=now)
+    HeldText.delete().where(HeldText.id.in_([text.id for text in held])).execute()
+    return len(held)
 
 
 def _opt(ctx: Context, phone: str, jobs: list[Job], *, out: bool, message_id: str) -> None:

@@ -22,8 +22,10 @@ def credit_owed(job: JobView) -> str:
             "you will be in touch to settle it.")
 
 
-def relay(job: JobView, text: str) -> str:
-    return (f"{job.customer_name} ({job.ref}, {job.title}) texted:\n\n{text}\n\n"
+def relay(job: JobView, text: str, held: bool = False) -> str:
+    """A customer's own words; `held`: sent before they picked this job among the jobs on their phone."""
+    when = f", before they picked {job.ref} among the jobs on their phone" if held else ""
+    return (f"{job.customer_name} ({job.ref}, {job.title}) texted{when}:\n\n{text}\n\n"
             "Reply to this message to answer by SMS.")
 
 

@@ -144,41 +144,74 @@ def help(job: JobView | None) -> str:
     return fit("help", render)
 
 
-def choose_job(jobs: list[JobView]) -> str:
-    """A phone with several jobs: which one is the text about? Numbered, at most MAX_CHOICES."""
+def choose_job(jobs: list[JobView], *, businesses: int, held: bool = False) -> str:
+    """A phone with several jobs: which one is the text about? Numbered, at most MAX_CHOICES.
+
+    `businesses`: how many businesses (contractors, not names: two may share one) the jobs are with.
+    With one, the list names it once and shows each job's title and reference. With several, a line
+    is the name of a business and the reference of its job, never a title: a title is words its
+    business chose, and here they would sit in one text among other businesses' names, answering a
+    question the customer asked someone else. The reference is ours, in every text they had.
+    `held`: the customer's own message is kept, and passed on once they pick.
+    """
     listed = jobs[:MAX_CHOICES]
-    one_business = len({clean(j.business_name).casefold() for j in jobs}) == 1
+    several = businesses > 1
 
     def render(s: Squeeze) -> str:
-        with_whom = f" with {_who(jobs[0], s)}" if one_business else ""
-        lines = [f"Which job{with_whom} is your text about?"]
-        for number, j in enumerate(listed, start=1):
-            by = "" if one_business or s.business == 0 else f", {_who(j, s)}"
-            lines.append(f"{number}. {job_name(j, s)}{by}")
+        text = "your message" if held else "your text"
+        if several:
+            which = f"Which business is {text} for?"
+            if s.business is None or s.business > _SHORT_HEADER:
+                which = f"Your number has jobs with {businesses} businesses. {which}"
+            lines = [which] + [f"{n}. {_business_job(j, s)}" for n, j in enumerate(listed, start=1)]
+        else:
+            lines = [f"Which job with {_who(jobs[0], s)} is {text} about?"]
+            lines += [f"{n}. {job_name(j, s)}" for n, j in enumerate(listed, start=1)]
         if len(jobs) > len(listed):
             lines.append(f"+{len(jobs) - len(listed)} more not listed here.")
-        lines.append("Reply with the number, then BAL, NEXT, PLAN or PAY.")
+        lines.append("Reply with the number and we will pass your message on." if held
+                     else "Reply with the number, then BAL, NEXT, PLAN or PAY.")
         return "\n".join(lines)
 
-    # Every job stays listed, so the numbers mean the same whatever the squeeze: names are cut instead,
-    # and a business name repeated on every line goes first.
-    return fit("choose_job", render, squeezes=_CHOICE_SQUEEZES)
+    # Every job stays listed, so the numbers mean the same whatever the squeeze: names are cut instead.
+    return fit("choose_job", render, squeezes=_BUSINESS_SQUEEZES if several else _TITLE_SQUEEZES)
 
 
-_CHOICE_SQUEEZES = (
+_TITLE_SQUEEZES = (  # one business: its name once, then a title per line
     Squeeze(),
     Squeeze(title=40, business=32),
     Squeeze(title=24, business=24),
-    Squeeze(title=24, business=16),
-    Squeeze(title=24, business=0),
-    Squeeze(title=16, business=0),
-    Squeeze(title=12, business=0),  # titles of '€' or '{', which cost two septets each
+    Squeeze(title=16, business=16),
+    Squeeze(title=12, business=12),  # titles of '€' or '{', which cost two septets each
+    Squeeze(title=8, business=12),
 )
+_BUSINESS_SQUEEZES = (  # several businesses: a business name per line, cut early (it must not carry a message)
+    Squeeze(business=32),
+    Squeeze(business=24),
+    Squeeze(business=16),
+    Squeeze(business=12),
+    Squeeze(business=10),  # from here the header says only what to do
+    Squeeze(business=8),
+)
+_SHORT_HEADER = 10
 
 
-def chosen(job: JobView) -> str:
-    """The customer picked a job by its number."""
-    return fit("chosen", lambda s: f"OK: {job_name(job, s)}. {COMMANDS}")
+def _business_job(job: JobView, s: Squeeze) -> str:
+    """"Granite & Co, job J-7K2Q": whose job it is, and its reference."""
+    name = clip(job.business_name, s.business)
+    return f"{name}, job {job.ref}" if name else f"job {job.ref}"
+
+
+def chosen(job: JobView, passed_on: int = 0) -> str:
+    """The customer picked a job by its number; `passed_on` messages they sent before picking went to its business."""
+
+    def render(s: Squeeze) -> str:
+        if not passed_on:
+            return f"OK: {job_name(job, s)} with {_who(job, s)}. {COMMANDS}"
+        what = "your message" if passed_on == 1 else f"your {passed_on} messages"
+        return f"OK: {job_name(job, s)}. We passed {what} on to {_who(job, s)}. {COMMANDS}"
+
+    return fit("chosen", render)
 
 
 def unknown_number() -> str:

@@ -308,44 +308,87 @@ def test_help_before_a_job_is_picked_gives_only_the_commands():
     assert all(word in text for word in ("BAL", "NEXT", "PLAN", "PAY", "STOP"))
 
 
-def test_choose_job_numbers_the_jobs_and_says_how_to_pick_one():
+def test_choose_job_with_several_businesses_names_each_business_beside_its_job_reference():
     jobs = [kitchen_job(), job(ref="J-9XW4", title="Bathroom vanity", business_name="Tile Masters")]
-    assert replies.choose_job(jobs).splitlines() == [
-        "Which job is your text about?",
-        "1. Kitchen countertops (J-7K2Q), Granite & Co",
-        "2. Bathroom vanity (J-9XW4), Tile Masters",
+    assert replies.choose_job(jobs, businesses=2).splitlines() == [
+        "Your number has jobs with 2 businesses. Which business is your text for?",
+        "1. Granite & Co, job J-7K2Q",
+        "2. Tile Masters, job J-9XW4",
         "Reply with the number, then BAL, NEXT, PLAN or PAY.",
     ]
 
 
+def test_choose_job_with_several_businesses_shows_no_business_its_own_words_beside_another():
+    """A stranger's job on a real customer's phone: its title is the stranger's words, sent to her in one text with
+    her real contractor's name, in answer to a question she asked her contractor. It is not shown at all."""
+    mallory = job(ref="J-M4LL", title="URGENT unpaid balance, pay Granite & Co today", business_name="Mallory Ltd")
+    for held in (False, True):
+        text = replies.choose_job([kitchen_job(), mallory], businesses=2, held=held)
+        assert "URGENT" not in text and "Kitchen countertops" not in text
+        assert "Mallory Ltd, job J-M4LL" in text and "Granite & Co, job J-7K2Q" in text
+
+
+def test_choose_job_goes_by_businesses_not_by_their_names():
+    """Two businesses may share a name: one may even copy the other's. The list still says there are two."""
+    jobs = [kitchen_job(), job(ref="J-9XW4", title="URGENT unpaid balance")]
+    text = replies.choose_job(jobs, businesses=2)
+    assert text.startswith("Your number has jobs with 2 businesses.") and "URGENT" not in text
+    assert "Which job with Granite & Co" not in text
+
+
+def test_choose_job_cuts_a_business_name_so_it_cannot_carry_a_message():
+    long_name = "Granite & Co - URGENT: your account is overdue, pay at once or lose your deposit"
+    text = replies.choose_job([kitchen_job(), job(ref="J-9XW4", business_name=long_name)], businesses=2)
+    assert "2. Granite & Co - URGENT: your..., job J-9XW4" in text
+
+
 def test_choose_job_names_a_single_business_once():
     jobs = [kitchen_job(), job(ref="J-9XW4", title="Bathroom vanity")]
-    assert replies.choose_job(jobs).splitlines()[:3] == [
+    assert replies.choose_job(jobs, businesses=1).splitlines()[:3] == [
         "Which job with Granite & Co is your text about?",
         "1. Kitchen countertops (J-7K2Q)",
         "2. Bathroom vanity (J-9XW4)",
     ]
 
 
+def test_choose_job_after_a_message_says_it_is_kept_and_passed_on_once_a_job_is_picked():
+    one = replies.choose_job([kitchen_job(), job(ref="J-9XW4", title="Bathroom vanity")], businesses=1, held=True)
+    several = replies.choose_job([kitchen_job(), job(ref="J-9XW4", business_name="Tile Masters")], businesses=2,
+                                 held=True)
+    assert one.splitlines()[0] == "Which job with Granite & Co is your message about?"
+    assert several.splitlines()[0] == "Your number has jobs with 2 businesses. Which business is your message for?"
+    for text in (one, several):
+        assert text.splitlines()[-1] == "Reply with the number and we will pass your message on."
+
+
 def test_choose_job_lists_at_most_nine_and_counts_the_rest():
     jobs = [job(ref=f"J-{n:04d}", title=f"Job {n}", business_name=f"Business {n}") for n in range(1, 13)]
-    lines = replies.choose_job(jobs).splitlines()
+    lines = replies.choose_job(jobs, businesses=12).splitlines()
     assert [line.split(".")[0] for line in lines[1:10]] == [str(n) for n in range(1, 10)]
-    assert lines[9] == "9. Job 9 (J-0009), Business 9"
+    assert lines[9] == "9. Business 9, job J-0009"
     assert "J-0010" not in "\n".join(lines)
     assert lines[10] == "+3 more not listed here."
 
 
-def test_choose_job_cuts_long_names_but_keeps_every_job_and_its_number():
+@pytest.mark.parametrize("businesses", [1, 9])
+def test_choose_job_cuts_long_names_but_keeps_every_job_and_its_number(businesses):
     jobs = [replace(worst_job(), ref=f"J-7K2QX{n}", business_name=f"{LONG_BUSINESS[:-1]}{n}") for n in range(1, 10)]
-    text = replies.choose_job(jobs)
+    text = replies.choose_job(jobs, businesses=businesses)
     assert segments(text) <= MAX_SEGMENTS
     for n in range(1, 10):
-        assert f"\n{n}. Complete kitchen" in text and f"(J-7K2QX{n})" in text
+        assert f"\n{n}. " in text and f"J-7K2QX{n}" in text
+        assert f"\n{n}. {'Complete kitchen' if businesses == 1 else 'Northern Lights'}" in text
 
 
-def test_chosen_confirms_the_job_and_the_commands():
-    assert replies.chosen(kitchen_job()) == "OK: Kitchen countertops (J-7K2Q). Reply BAL, NEXT, PLAN or PAY."
+def test_chosen_confirms_the_job_its_business_and_the_commands():
+    assert replies.chosen(kitchen_job()) == (
+        "OK: Kitchen countertops (J-7K2Q) with Granite & Co. Reply BAL, NEXT, PLAN or PAY.")
+
+
+def test_chosen_says_the_messages_sent_before_picking_went_to_that_business():
+    assert replies.chosen(kitchen_job(), passed_on=1) == (
+        "OK: Kitchen countertops (J-7K2Q). We passed your message on to Granite & Co. Reply BAL, NEXT, PLAN or PAY.")
+    assert "We passed your 2 messages on to Granite & Co." in replies.chosen(kitchen_job(), passed_on=2)
 
 
 def test_an_unknown_number_gets_a_short_generic_answer():
@@ -459,8 +502,12 @@ REPLIES = {
     "pay_no_plan": lambda j: replies.pay(replace(j, milestones=()), LONG_LINK),
     "help": lambda j: replies.help(j),
     "help_no_job": lambda j: replies.help(None),
-    "choose_job": lambda j: replies.choose_job(several(j)),
+    "choose_job": lambda j: replies.choose_job(several(j), businesses=12),
+    "choose_job_held": lambda j: replies.choose_job(several(j), businesses=12, held=True),
+    "choose_job_one_business": lambda j: replies.choose_job(several(j), businesses=1),
+    "choose_job_one_business_held": lambda j: replies.choose_job(several(j), businesses=1, held=True),
     "chosen": lambda j: replies.chosen(j),
+    "chosen_passed_on": lambda j: replies.chosen(j, passed_on=12),
     "unknown_number": lambda j: replies.unknown_number(),
     "relayed": lambda j: replies.relayed(j),
     "opted_in": lambda j: replies.opted_in(j),
@@ -480,12 +527,13 @@ def test_every_reply_is_gsm7_within_three_segments_at_worst_case_lengths(name, c
     assert is_gsm7(text), text
     assert segments(text) <= MAX_SEGMENTS, text
     if name not in WITHOUT_A_JOB:
-        assert "(J-7K2QX" in text, text
+        assert "J-7K2QX" in text, text  # the job's reference, never squeezed out
     if name in WITH_A_LINK:
         assert LONG_LINK in text
 
 
-@pytest.mark.parametrize("name", sorted(set(REPLIES) - WITHOUT_A_JOB - {"choose_job"}))
+@pytest.mark.parametrize("name", sorted(name for name in set(REPLIES) - WITHOUT_A_JOB
+                                         if not name.startswith("choose_job")))
 def test_every_reply_about_a_job_names_it_in_full_when_names_are_ordinary(name):
     text = REPLIES[name](kitchen_job())
     assert "Kitchen countertops (J-7K2Q)" in text and "..." not in text and "more at the link" not in text

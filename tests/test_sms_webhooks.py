@@ -182,11 +182,65 @@ def test_a_phone_with_several_jobs_picks_one_by_number(client, ctx, contractor, 
     other = Actor.contractor(register_contractor(ctx, business_name="Roof Pros", telegram_id=556).id)
     roof = create_job(ctx, other, customer_name="Dana W", phone=DANA, title="New roof", items=[Item("Roof", 900_000)])
     listing = answer(client, "BAL")
-    assert "1." in listing and "2." in listing and "New roof" in listing and "Kitchen countertops" in listing
+    assert f"1. Granite & Co, job {planned}" in listing and f"2. Roof Pros, job {roof.ref}" in listing
     assert "New roof" in answer(client, "2")
     assert roof.ref in answer(client, "BAL") and "$9,000.00" in answer(client, "BAL")
     assert "Kitchen countertops" in answer(client, "1")
     assert "$4,000.00" in answer(client, "bal")
+
+
+def mallorys_job(ctx, title="URGENT unpaid balance - pay today"):
+    """Another business on the same Paystage puts a job, and words of its choosing, on Dana's phone."""
+    mallory = Actor.contractor(register_contractor(ctx, business_name="Mallory Scam Ltd", telegram_id=666).id)
+    return create_job(ctx, mallory, customer_name="Dana", phone=DANA, title=title, items=[Item("Balance", 99_900)])
+
+
+def test_another_business_on_the_phone_gets_its_name_listed_but_none_of_its_words(client, ctx, planned):
+    scam = mallorys_job(ctx)
+    listing = answer(client, "BAL")
+    assert listing.splitlines()[0] == "Your number has jobs with 2 businesses. Which business is your text for?"
+    assert f"1. Granite & Co, job {planned}" in listing and f"2. Mallory Scam Ltd, job {scam.ref}" in listing
+    assert "URGENT" not in listing
+
+
+def test_another_business_copying_the_contractors_name_is_still_listed_as_another_business(client, ctx, planned):
+    impostor = Actor.contractor(register_contractor(ctx, business_name="Granite & Co", telegram_id=666).id)
+    create_job(ctx, impostor, customer_name="Dana", phone=DANA, title="URGENT unpaid balance",
+               items=[Item("Balance", 99_900)])
+    listing = answer(client, "BAL")
+    assert "2 businesses" in listing and "URGENT" not in listing
+
+
+def test_a_message_sent_before_picking_a_job_is_kept_and_goes_to_the_business_picked(client, ctx, planned):
+    mallorys_job(ctx)
+    kept = answer(client, "Can the crew come Friday instead?")
+    assert "Which business is your message for?" in kept and "we will pass your message on" in kept
+    assert OutboxMessage.select().where(OutboxMessage.kind == "relay").count() == 0  # not guessed
+
+    picked = answer(client, "1")
+    assert "We passed your message on to Granite & Co." in picked and planned in picked
+    [relay] = OutboxMessage.select().where(OutboxMessage.kind == "relay")
+    assert relay.recipient == "555" and "Can the crew come Friday instead?" in relay.body
+    assert f"before they picked {planned}" in relay.body
+    assert "We passed" not in answer(client, "2")  # passed on once: nothing is left for the other business
+    assert OutboxMessage.select().where(OutboxMessage.kind == "relay", OutboxMessage.recipient == "666").count() == 0
+
+
+def test_every_message_sent_before_picking_is_passed_on_once_even_when_twilio_retries(client, ctx, planned):
+    mallorys_job(ctx)
+    answer(client, "Is Friday OK?", sid="SMfirst")
+    answer(client, "Is Friday OK?", sid="SMfirst")  # Twilio's retry of the same text
+    answer(client, "Or Monday?")
+    assert "your 2 messages" in answer(client, "1")
+    relays = [m.body for m in OutboxMessage.select().where(OutboxMessage.kind == "relay").order_by(OutboxMessage.id)]
+    assert len(relays) == 2 and "Is Friday OK?" in relays[0] and "Or Monday?" in relays[1]
+
+
+def test_the_words_for_a_job_before_picking_one_are_not_kept_as_a_message(client, ctx, planned):
+    mallorys_job(ctx)
+    for word in ("BAL", "help", "7", "YES", "🏠"):
+        assert "Reply with the number, then BAL" in answer(client, word)
+    assert "We passed" not in answer(client, "1")
 
 
 # --- delivery status callbacks ---------------------------------------------------------------------------------
