@@ -1,5 +1,6 @@
 """The Telegram bot: one python-telegram-bot Application, wired in one place."""
 
+from dataclasses import replace
 from warnings import filterwarnings
 
 from telegram import BotCommand
@@ -49,7 +50,7 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
     if not polling:
         builder = builder.updater(None)  # updates arrive through the web app's webhook
     app = builder.build()
-    app.bot_data["services"] = services
+    app.bot_data["services"] = replace(services, bot=app.bot)  # its @username makes /invite's t.me link
 
     guided = ConversationHandler(
         entry_points=[CommandHandler(GUIDED, handlers.entry),

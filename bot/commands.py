@@ -9,9 +9,13 @@ they cannot drift apart.
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_skeleton, format_time
 
 from bot import texts
+from core.access import OWNER, RETURNING, Joined, invite, join
 from core.context import Actor, Context
 from core.errors import InvalidInput
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
@@ -42,7 +46,8 @@ class Reply:
 @dataclass(frozen=True)
 class Services:
     ctx: Context
-    allowed_ids: frozenset[int] | None = None  # who may register; None: anyone
+    allowed_ids: frozenset[int] | None = None  # who may register without an invite (PAYSTAGE_ALLOWED_TELEGRAM_IDS)
+    bot: Any = None  # the Telegram bot, once running: its username makes invite links
 
 
 @dataclass(frozen=True)
@@ -127,7 +132,49 @@ JOB = Question("job", "Which job?", job_choices)
 
 
 def run_start(s: Services, actor: Actor, a: dict) -> Reply:
-    return Reply("")  # handled in bot.handlers: it needs the Telegram user, not an actor
+    return Reply("")  # handled in bot.handlers: it needs the Telegram user, not an actor (see run_join)
+
+
+def run_join(s: Services, telegram_id: int, name: str, code: str) -> Reply:
+    """/start, or /start CODE from an invite link: let the Telegram user in, or say how to get in."""
+    joined = join(s.ctx, telegram_id=telegram_id, name=name, code=code, allowed_ids=s.allowed_ids or frozenset())
+    return Reply(welcome(joined, code_given=bool(code.strip())))
+
+
+def welcome(joined: Joined, *, code_given: bool = False) -> str:
+    lines = [f"Welcome, {joined.contractor.business_name}! I keep your payment plans and text your customers "
+             "when a payment falls due."]
+    if joined.via == OWNER:
+        lines.append("You own this Paystage: only you and the people you invite can use it. Invite someone: /invite")
+    elif joined.via == RETURNING and code_given:
+        lines.append("You are in already, so that invite stays unused: pass it on to someone else.")
+    lines += ["Start a job: /newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000",
+              "Your business name, phone and payment instructions: /profile", "All commands: /help"]
+    return "\n".join(lines)
+
+
+def run_invite(s: Services, actor: Actor, a: dict) -> Reply:
+    invitation = invite(s.ctx, actor)
+    c = contractor_of(actor)
+    local = invitation.expires_at.astimezone(ZoneInfo(c.timezone))
+    until = f"{format_skeleton('MMMEd', local, locale=c.locale)}, {format_time(local, 'short', locale=c.locale)}"
+    lines = [f"An invite for one person, valid until {until}."]
+    username = _username(s.bot)
+    if username:
+        lines.append(f"Send them this link; tapping it lets them in:\nhttps://t.me/{username}?start={invitation.code}")
+        lines.append(f"Or they send me: /start {invitation.code}")
+    else:
+        lines.append(f"They send me: /start {invitation.code}")
+    lines.append("It works once: send /invite again for each person.")
+    return Reply("\n".join(lines))
+
+
+def _username(bot) -> str | None:
+    """The bot's @username for t.me links; None before the bot has asked Telegram who it is."""
+    try:
+        return bot.username if bot is not None else None
+    except RuntimeError:  # python-telegram-bot: not initialized yet
+        return None
 
 
 def run_newjob(s: Services, actor: Actor, a: dict) -> Reply:
@@ -365,6 +412,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("jobs", "/jobs", "your active jobs", run_jobs, ref=False),
     command("job", "/job J-7K2Q", "a job's card: timeline and buttons", run_job, [JOB]),
     command("link", "/link J-7K2Q", "the customer's payment page", run_link, [JOB]),
+    command("invite", "/invite", "invite someone to use this Paystage (its owner only)", run_invite, ref=False),
     command("profile", "/profile phone (415) 555-0100", "your business name, phone, timezone, currency...",
             run_profile, [Question("field", "What do you want to change?", profile_choices),
                           Question("value", "The new value?")], read_profile, ref=False),

@@ -15,10 +15,10 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
 
-from bot.commands import COMMANDS, Reply, Services, apply_change, job_card_reply, run_done, run_link, run_send
+from bot.commands import COMMANDS, Reply, Services, apply_change, job_card_reply, run_done, run_join, run_link, run_send
 from core.context import Actor
 from core.errors import Conflict, NotFound, PaystageError
-from core.jobs import contractor_by_telegram, contractor_jobs, job_status, register_contractor
+from core.jobs import contractor_by_telegram, contractor_jobs, job_status
 from core.relay import reply_to_customer
 
 log = logging.getLogger(__name__)
@@ -57,18 +57,10 @@ async def run(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> boo
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """Register the Telegram user as a contractor (or greet them again)."""
+    """/start, or /start CODE from an invite link: let the Telegram user in, or tell them how to get in."""
     s, user = services(context), update.effective_user
-    if s.allowed_ids is not None and user.id not in s.allowed_ids:
-        await update.effective_chat.send_message("Sorry, this Paystage is private. Ask its owner to add your "
-                                                 f"Telegram id ({user.id}).")
-        return ConversationHandler.END
-    contractor = await asyncio.to_thread(register_contractor, s.ctx, business_name=user.full_name or "My business",
-                                         telegram_id=user.id)
-    await update.effective_chat.send_message(
-        f"Welcome, {contractor.business_name}! I keep your payment plans and text your customers when a "
-        "payment falls due.\nStart a job: /newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000\n"
-        "Your business name, phone and payment instructions: /profile\nAll commands: /help")
+    code = " ".join(context.args or [])
+    await run(update, context, lambda: run_join(s, user.id, user.full_name or "My business", code))
     return ConversationHandler.END
 
 

@@ -19,3 +19,7 @@ class NotFound(PaystageError):
 
 class Conflict(PaystageError):
     """The request is well formed but the job's state does not allow it (e.g. a cancelled job)."""
+
+
+class NotAllowed(PaystageError):
+    """The one asking may not do this here: a stranger to a private Paystage, or someone who is not its owner."""

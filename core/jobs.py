@@ -23,8 +23,11 @@ class Item:
 
 
 def register_contractor(ctx: Context, *, business_name: str, telegram_id: int | None = None,
-                        phone: str = "", payment_instructions: str = "") -> Contractor:
-    """A contractor with the installation's defaults; registering again returns the same one."""
+                        phone: str = "", payment_instructions: str = "", via: str = "") -> Contractor:
+    """A contractor with the installation's defaults; registering again returns the same one.
+
+    Who may register is decided before this (core.access): `via` records how they came in.
+    """
     with db.atomic():
         if telegram_id is not None:
             existing = Contractor.get_or_none(Contractor.telegram_id == telegram_id)
@@ -39,7 +42,8 @@ def register_contractor(ctx: Context, *, business_name: str, telegram_id: int | 
             timezone=d.timezone, currency=d.currency, locale=d.locale,
             payment_instructions=payment_instructions, created_at=ctx.clock(),
         )
-        audit(None, Actor.contractor(contractor.id), "contractor_registered", ctx.clock(), new={"name": name})
+        audit(None, Actor.contractor(contractor.id), "contractor_registered", ctx.clock(),
+              new={"name": name, **({"via": via} if via else {})})
         return contractor
 
 

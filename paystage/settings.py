@@ -42,7 +42,7 @@ class Telegram:
     api_base_url: str  # the Bot API server: Telegram's, a self-hosted one, or a local fake
     mode: str  # polling or webhook
     webhook_secret: str | None = field(default=None, repr=False)
-    allowed_ids: frozenset[int] | None = None  # who may register; None: anyone
+    allowed_ids: frozenset[int] | None = None  # who may register without an invite (core.access); None: nobody
 
 
 @dataclass(frozen=True)

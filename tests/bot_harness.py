@@ -1,5 +1,7 @@
 """A contractor's chat with the real bot: python-telegram-bot's Application over real HTTP to a fake Bot API."""
 
+import re
+
 from bot.app import build_application
 from bot.commands import Services
 from bot.runner import BotRunner
@@ -46,3 +48,11 @@ def start_bot(api, ctx, *, persistence=None, allowed_ids=None) -> BotRunner:
     runner = BotRunner(app)
     runner.start()
     return runner
+
+
+def invited(owner: Chat, chat_id: int, first_name: str) -> Chat:
+    """Someone the owner let in: the owner sends /invite, they tap its t.me link (Telegram sends /start CODE)."""
+    link = re.search(r"https://t\.me/\w+\?start=(\S+)", owner.say("/invite")[0]["text"])
+    guest = Chat(owner.api, owner.runner, chat_id, first_name)
+    assert "Welcome" in guest.say(f"/start {link.group(1)}")[0]["text"]
+    return guest

@@ -1,8 +1,10 @@
 """The contractor's Telegram bot, through the real Application and a fake Bot API over real HTTP."""
 
+import re
+
 import pytest
 
-from tests.bot_harness import Chat, buttons, start_bot
+from tests.bot_harness import Chat, buttons, invited, start_bot
 
 NEWJOB = "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"
 
@@ -22,8 +24,6 @@ def chat(api, bot):
 
 
 def ref_in(text: str) -> str:
-    import re
-
     return re.search(r"J-[A-Z0-9]{4,6}", text).group()
 
 
@@ -31,6 +31,7 @@ def test_start_registers_the_contractor_and_help_lists_the_commands(chat):
     assert "Welcome, Granite & Co" in chat.sent()[0]["text"]
     [help_text] = chat.say("/help")
     assert "/newjob" in help_text["text"] and "/paid" in help_text["text"] and "/cancel" in help_text["text"]
+    assert "/invite - invite someone to use this Paystage (its owner only)" in help_text["text"]
 
 
 def test_the_countertop_story_in_one_line_commands(chat, clock, outbox):
@@ -108,8 +109,7 @@ def test_malformed_dates_amounts_and_events_are_refused(chat):
 
 def test_another_contractor_cannot_see_or_touch_the_job(api, bot, chat, outbox):
     ref = ref_in(chat.say(NEWJOB)[0]["text"])
-    rival = Chat(api, bot, chat_id=777, first_name="Rival Stone")
-    rival.say("/start")
+    rival = invited(chat, chat_id=777, first_name="Rival Stone")
     for line in [f"/job {ref}", f"/paid {ref} 100 cash", f"/price {ref} 1", f"/link {ref}"]:
         assert "There is no job" in rival.say(line)[0]["text"]
     assert ref not in rival.say("/jobs")[0]["text"]
@@ -118,6 +118,44 @@ def test_another_contractor_cannot_see_or_touch_the_job(api, bot, chat, outbox):
 def test_someone_not_registered_is_asked_to_start(api, bot):
     stranger = Chat(api, bot, chat_id=888)
     assert "/start" in stranger.say("/jobs")[0]["text"]
+
+
+def test_the_first_to_start_is_told_they_own_this_paystage_and_how_to_invite(chat):
+    welcome = chat.sent()[0]["text"]
+    assert "You own this Paystage: only you and the people you invite can use it." in welcome
+    assert "/invite" in welcome
+
+
+def test_a_stranger_is_told_this_paystage_is_private_how_to_get_in_and_their_telegram_id(api, bot, chat):
+    from storage.models import Contractor
+
+    stranger = Chat(api, bot, chat_id=999_888, first_name="Mallory Scam Ltd")
+    [refused] = stranger.say("/start")
+    assert "this Paystage is private" in refused["text"] and "ask the owner for an invite" in refused["text"]
+    assert "999888" in refused["text"] and "PAYSTAGE_ALLOWED_TELEGRAM_IDS" in refused["text"]
+    assert "Nothing was changed" in refused["text"]
+    assert Contractor.select().count() == 1
+    assert "/start" in stranger.say(NEWJOB)[0]["text"]  # still not a contractor: no job, no text to anyone
+
+
+def test_the_owners_invite_link_lets_one_person_in_once(api, bot, chat):
+    [invite] = chat.say("/invite")
+    link = re.search(r"https://t\.me/paystage_test_bot\?start=([\w-]+)", invite["text"])
+    assert link and "valid until" in invite["text"] and f"/start {link.group(1)}" in invite["text"]
+    guest = Chat(api, bot, chat_id=777, first_name="Tile Masters")
+    assert "Welcome, Tile Masters!" in guest.say(f"/start {link.group(1)}")[0]["text"]
+    assert "created" in guest.say("/newjob Ann Lee, (415) 555-0177, Bathroom vanity, $900")[0]["text"]
+    latecomer = Chat(api, bot, chat_id=888, first_name="Roof Pros")
+    [refused] = latecomer.say(f"/start {link.group(1)}")
+    assert "already used" in refused["text"] and "Nothing was changed" in refused["text"]
+    assert "Welcome" not in latecomer.say("/start")[0]["text"]
+
+
+def test_only_the_owner_can_invite_and_the_others_are_told_why(chat):
+    guest = invited(chat, chat_id=777, first_name="Tile Masters")
+    [refused] = guest.say("/invite")
+    assert "Only the owner of this Paystage, Granite & Co, can invite people" in refused["text"]
+    assert "https://t.me/" not in refused["text"]
 
 
 def test_only_allowed_telegram_users_may_register(api, ctx):
