@@ -68,6 +68,21 @@ def build_web_app(settings: Settings, ctx: Context | None = None):
                       twilio_auth_token=settings.twilio.auth_token if settings.twilio else None)
 
 
+def web_server(app, host: str, port: int):
+    """The waitress server of `paystage run` and `paystage web`: the same limits whichever serves the app.
+
+    waitress refuses a body over the largest a route takes after reading only the headers (413). The same cap
+    bounds a chunked body whose size line never ends: waitress keeps that line and searches all of it again on
+    every read, which without a cap held its I/O thread at 100% CPU (docs/benchmarks.md, "Request limits").
+    """
+    import waitress
+
+    from sms.request_limits import LARGEST_BODY
+
+    # waitress refuses a body of max_request_body_size or more; Flask one over its route's limit
+    return waitress.create_server(app, host=host, port=port, ident="paystage", max_request_body_size=LARGEST_BODY + 1)
+
+
 def build_bot(settings: Settings, ctx: Context):
     """The bot, ready to start: polling, or a webhook at PUBLIC_BASE_URL/telegram/webhook. None without a token."""
     if settings.telegram is None:
@@ -87,8 +102,6 @@ def build_bot(settings: Settings, ctx: Context):
 
 def run_all(settings: Settings) -> None:
     """`paystage run`: the web app, the bot and the worker in one process, on one database, until stopped."""
-    import waitress
-
     from paystage.worker import Worker
 
     open_storage(settings)
@@ -99,7 +112,7 @@ def run_all(settings: Settings) -> None:
         from bot.webhook import webhook_blueprint
 
         web.register_blueprint(webhook_blueprint(settings.telegram.webhook_secret, bot))
-    server = waitress.create_server(web, host=settings.host, port=settings.port, ident="paystage")
+    server = web_server(web, settings.host, settings.port)
     worker = Worker(ctx, build_dispatcher(settings))
     stopping = _stop_on_signals()
     threading.Thread(target=server.run, name="web", daemon=True).start()
@@ -121,11 +134,10 @@ def run_all(settings: Settings) -> None:
 
 def run_web(settings: Settings) -> None:
     """`paystage web`: the web app under waitress, a production WSGI server."""
-    import waitress
-
     open_storage(settings)
+    server = web_server(build_web_app(settings), settings.host, settings.port)
     log.info("serving on http://%s:%d (public address %s)", settings.host, settings.port, settings.public_base_url)
-    waitress.serve(build_web_app(settings), host=settings.host, port=settings.port, ident="paystage")
+    server.run()
 
 
 def run_worker(settings: Settings) -> None:

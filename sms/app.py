@@ -5,6 +5,7 @@ import logging
 from flask import Flask
 
 from core.context import Context
+from sms import request_limits
 from storage.models import db
 
 log = logging.getLogger(__name__)
@@ -15,6 +16,7 @@ def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | N
     app = Flask(__name__)
     app.config.update(PAYSTAGE_CONTEXT=ctx, PUBLIC_BASE_URL=public_base_url.rstrip("/"),
                       TWILIO_AUTH_TOKEN=twilio_auth_token)
+    request_limits.init_app(app)  # first: an oversized body is refused before anything else is done
 
     @app.before_request
     def connect():
