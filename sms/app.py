@@ -1,11 +1,11 @@
-"""The web app: Twilio's webhooks, the payment-link page, a health check."""
+"""The web app: Twilio's webhooks, the payment-link page (with its stylesheet), a health check."""
 
 import logging
 
 from flask import Flask
 
 from core.context import Context
-from sms import request_limits
+from sms import request_limits, response_headers
 from storage.models import db
 
 log = logging.getLogger(__name__)
@@ -17,6 +17,7 @@ def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | N
     app.config.update(PAYSTAGE_CONTEXT=ctx, PUBLIC_BASE_URL=public_base_url.rstrip("/"),
                       TWILIO_AUTH_TOKEN=twilio_auth_token)
     request_limits.init_app(app)  # first: an oversized body is refused before anything else is done
+    response_headers.init_app(app)
 
     @app.before_request
     def connect():

@@ -1,0 +1,33 @@
+"""The headers on every answer of the web app, written for the customer's page: its link is the key to the job.
+
+The page has no script, no form and no image, and its styles come from its own stylesheet (sms/static), so the
+policy can allow that one thing and refuse everything else.
+"""
+
+from flask import Flask, Response
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'none'",  # no script, image, font or connection of any kind
+    "style-src 'self'",  # the page's stylesheet, never an inline <style>
+    "frame-ancestors 'none'",  # no other site may show the page inside its own
+    "form-action 'self'",
+    "base-uri 'none'",
+])
+RESPONSE_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    # a shared computer's back button or a proxy's cache must not show someone's job and balance again
+    "Cache-Control": "no-store",
+    # the address is the token itself: a tap on the contractor's phone number or any link must not send it on
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",  # frame-ancestors, for browsers that do not read it
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def init_app(app: Flask) -> None:
+    app.after_request(add_response_headers)
+
+
+def add_response_headers(response: Response) -> Response:
+    response.headers.update(RESPONSE_HEADERS)
+    return response
