@@ -34,7 +34,7 @@ def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: dat
         raise InvalidInput("The event needs a name. Example: /event J-7K2Q Measurement, tomorrow 9am")
     now = ctx.clock()
     with db.atomic():
-        job = load_job(actor, ref)
+        job = load_job(actor, ref, lock=True)
         require_active(job)
         if any(e.name.lower() == name.lower() for e in job.events):
             raise Conflict(f"{job.ref} already has an event called {name}. To change its date use /move.")
@@ -110,7 +110,7 @@ def cancel_event(ctx: Context, actor: Actor, ref: str, name: str, milestones_to:
 
 
 def _open_event(actor: Actor, ref: str, name: str) -> tuple[Job, Event]:
-    job = load_job(actor, ref)
+    job = load_job(actor, ref, lock=True)
     require_active(job)
     events = list(Event.select().where(Event.job == job, Event.state == "scheduled").order_by(Event.position))
     event = next(e for e in events if e.name == match_event(name, [e.name for e in events]))

@@ -52,9 +52,17 @@ def jobs_with_parties():
     return Job.select(Job, Customer, Contractor).join(Customer).switch(Job).join(Contractor)
 
 
-def load_job(actor: Actor, ref: str) -> Job:
-    """The job `ref` if the actor may see it. Another contractor's job is simply not found."""
-    job = jobs_with_parties().where(Job.ref == ref.strip().upper()).first()
+def load_job(actor: Actor, ref: str, *, lock: bool = False) -> Job:
+    """The job `ref` if the actor may see it. Another contractor's job is simply not found.
+
+    With `lock`, inside a transaction, the job's row stays locked until the transaction ends, so two use cases
+    writing to one job (a webhook's payment and a contractor's /paid) take turns instead of both reading the same
+    open milestones. PostgreSQL locks the row; SQLite's writers already take the whole database in turn.
+    """
+    query = jobs_with_parties().where(Job.ref == ref.strip().upper())
+    if lock and db.for_update:
+        query = query.for_update(of=Job)
+    job = query.first()
     allowed = job is not None and (
         actor.kind == "system"
         or (actor.kind == "contractor" and str(job.contractor_id) == actor.key)
@@ -105,7 +113,7 @@ def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, ti
 def cancel_job(ctx: Context, actor: Actor, ref: str) -> JobView:
     now = ctx.clock()
     with db.atomic():
-        job = load_job(actor, ref)
+        job = load_job(actor, ref, lock=True)
         require_active(job)
         Job.update(state="cancelled").where(Job.id == job.id).execute()
         audit(job, actor, "job_cancelled", now, old={"state": "active"}, new={"state": "cancelled"})

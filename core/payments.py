@@ -39,7 +39,7 @@ def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: st
     now = ctx.clock()
     try:
         with db.atomic():
-            job = load_job(actor, ref)
+            job = load_job(actor, ref, lock=True)
             if reference and (earlier := Payment.get_or_none(Payment.reference == reference)):
                 return _duplicate(earlier, job, now)
             named = _named_milestone(job, milestone) if milestone else None
@@ -104,7 +104,7 @@ def _named_milestone(job: Job, name: str) -> Milestone:
     """A milestone by its number in the plan (1, #2) or the start of its label."""
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
     wanted = name.strip().lstrip("#").lower()
-    if wanted.isdigit() and 1 <= int(wanted) <= len(milestones):
+    if wanted.isdigit() and len(wanted) <= 3 and 1 <= int(wanted) <= len(milestones):  # not int("9" * 5000)
         return milestones[int(wanted) - 1]
     matches = [m for m in milestones if m.label.lower().startswith(wanted)]
     if len(matches) != 1:

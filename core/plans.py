@@ -27,7 +27,7 @@ def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
     """
     now = ctx.clock()
     with db.atomic():
-        job = load_job(actor, ref)
+        job = load_job(actor, ref, lock=True)
         require_active(job)
         if Payment.select().where(Payment.job == job).exists():
             raise Conflict(f"{job.ref} already has payments, so its plan stays. To change the price use /price.")
@@ -63,7 +63,7 @@ def send_plan(ctx: Context, actor: Actor, ref: str) -> JobView:
     """Text the plan to the customer; the milestones whose triggers are already met fall due with it."""
     now = ctx.clock()
     with db.atomic():
-        job = load_job(actor, ref)
+        job = load_job(actor, ref, lock=True)
         require_active(job)
         if not Milestone.select().where(Milestone.job == job).exists():
             raise Conflict(f"{job.ref} has no plan yet. Example: /plan {job.ref} 25% before measurement, "

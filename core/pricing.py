@@ -75,7 +75,7 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
     """Change the price, recalculate the plan, and tell the customer what changed and why."""
     now = ctx.clock()
     with db.atomic():
-        job = load_job(actor, ref)
+        job = load_job(actor, ref, lock=True)
         require_active(job)
         plan = _work_out(job, change)
         LineItem.delete().where(LineItem.job == job).execute()
