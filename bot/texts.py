@@ -5,7 +5,8 @@ from core.money import format_money
 from core.status import JobView, PriceChangeView, Status
 
 STATE_WORDS = {Status.PAID: "paid", Status.DUE: "DUE NOW", Status.OVERDUE: "OVERDUE",
-               Status.PARTIALLY_PAID: "partly paid", Status.UPCOMING: "upcoming"}
+               Status.PARTIALLY_PAID: "partly paid", Status.UPCOMING: "upcoming",
+               Status.PROCESSING: "bank transfer processing"}
 
 
 def money(job: JobView, cents: int) -> str:

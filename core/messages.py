@@ -175,6 +175,34 @@ def credit_owed(job: JobView) -> str:
     return fit("credit_owed", render)
 
 
+def bank_transfer_failed(job: JobView, amount: int, link: str) -> str:
+    """A bank transfer the customer started did not go through: nothing was taken, and how to pay again."""
+
+    def render(s: Squeeze) -> str:
+        return (
+            f"{business(job, s)}: {_hello(job, s)}your bank transfer of {money(job, amount)} for {job_name(job, s)} "
+            f"did not go through, so nothing was taken. Please pay again here: {link}\n{QUESTIONS_LINE}"
+        )
+
+    return fit("bank_transfer_failed", render)
+
+
+def refunded(job: JobView, amount: int, link: str) -> str:
+    """Money went back to the customer; `job` is as it stands after it: what they owe again, if anything."""
+
+    def render(s: Squeeze) -> str:
+        lines = [f"{business(job, s)}: {_hello(job, s)}we refunded {money(job, amount)} for {job_name(job, s)}."]
+        if job.remaining:
+            lines.append(f"Paid so far: {money(job, job.paid)} of {money(job, job.total)}. "
+                         f"Remaining: {money(job, job.remaining)}.")
+            if job.due_now:
+                lines.append(f"Due now: {money(job, job.due_now_amount)}.")
+        lines.append(f"Details: {link}")
+        return "\n".join(lines)
+
+    return fit("refunded", render)
+
+
 def event_moved(job: JobView, event: EventView) -> str:
     """An event was rescheduled: its new date, and the new due date of each payment due before it."""
     tied = tuple(

@@ -41,3 +41,25 @@ def opted_in(job: JobView) -> str:
 def change_accepted(job: JobView) -> str:
     return (f"{job.ref} {job.customer_name} replied YES to the new price {_money(job, job.total)}: "
             "the new amounts are accepted.")
+
+
+def bank_transfer_started(job: JobView, amount: int) -> str:
+    return (f"{job.ref} {job.customer_name} started a bank transfer of {_money(job, amount)}. It settles in a few "
+            "business days; until then it shows as processing and no reminders go out for it.")
+
+
+def bank_transfer_failed(job: JobView, amount: int) -> str:
+    return (f"{job.ref} {job.customer_name}: the bank transfer of {_money(job, amount)} did not go through. "
+            f"Nothing was received; {job.customer_name} was texted to pay again. "
+            f"{_money(job, job.remaining)} is still to be paid.")
+
+
+def refunded(job: JobView, amount: int) -> str:
+    return (f"{job.ref} {job.customer_name}: {_money(job, amount)} was refunded. "
+            f"Paid {_money(job, job.paid)} of {_money(job, job.total)}; {_money(job, job.remaining)} to go.")
+
+
+def payment_disputed(job: JobView, amount: int, reason: str) -> str:
+    why = f" (reason: {reason.replace('_', ' ')})" if reason else ""
+    return (f"{job.ref} {job.customer_name}'s bank disputes a payment of {_money(job, amount)}{why}. "
+            "Answer it in your Stripe dashboard soon: a dispute left unanswered is lost.")

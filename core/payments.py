@@ -9,7 +9,7 @@ the payment it already recorded.
 from dataclasses import dataclass
 from datetime import datetime
 
-from peewee import IntegrityError, fn
+from peewee import Case, IntegrityError, fn
 
 from core import messages, notices
 from core.context import Actor, Context
@@ -77,17 +77,14 @@ def apply_payments(job: Job, now: datetime, first: Milestone | None = None) -> l
     left over from earlier payments settles any amount the change opened.
     Returns (label, amount) in the order applied.
     """
-    applied_by_payment = {
-        payment: int(total)  # a Decimal on PostgreSQL
-        for payment, total in PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
-        .join(Payment).where(Payment.job == job).group_by(PaymentPart.payment).tuples()
-    }
+    applied_by_payment = _applied(job)
+    refunded = _refunded(job)
     milestones = sorted(Milestone.select().where(Milestone.job == job),
                         key=lambda m: (first is None or m.id != first.id, not (m.due_at and m.due_at <= now),
                                        m.position))
     applied = []
-    for payment in Payment.select().where(Payment.job == job).order_by(Payment.id):
-        rest = payment.amount - applied_by_payment.get(payment.id, 0)
+    for payment in Payment.select().where(Payment.job == job, Payment.refund_of.is_null()).order_by(Payment.id):
+        rest = payment.amount - refunded.get(payment.id, 0) - applied_by_payment.get(payment.id, 0)
         for m in milestones:
             take = min(rest, m.amount - m.paid)
             if take <= 0:
@@ -98,6 +95,58 @@ def apply_payments(job: Job, now: datetime, first: Milestone | None = None) -> l
             rest -= take
             applied.append((m.label, take))
     return applied
+
+
+def unapply_refund(ctx: Context, actor: Actor, job: Job, payment: Payment, *, refunded_in_all: int) -> int:
+    """Record money given back on `payment`, from the provider's running total; returns what is newly refunded.
+
+    The refund is a negative payment of its own. It comes first out of what the
+    payment left unapplied (credit), then off the milestones it paid, the last
+    paid first: those are open again and owed. A total already recorded (an
+    older event arriving late) records nothing.
+    """
+    recorded = _refunded(job).get(payment.id, 0)
+    newly = min(refunded_in_all, payment.amount) - recorded
+    if newly <= 0:
+        return 0
+    now = ctx.clock()
+    Payment.create(job=job, amount=-newly, method="refund", reference=f"{payment.reference}:refunded:{refunded_in_all}",
+                   refund_of=payment, received_at=now, actor=str(actor))
+    unapplied = payment.amount - recorded - _applied(job).get(payment.id, 0)
+    left = max(newly - max(unapplied, 0), 0)
+    reopened = []
+    for part in payment.parts.order_by(PaymentPart.id.desc()):
+        take = min(left, part.amount)
+        if take <= 0:
+            continue
+        PaymentPart.update(amount=PaymentPart.amount - take).where(PaymentPart.id == part.id).execute()
+        # owed again: a milestone already due is reminded of again, from the start of its cadence
+        Milestone.update(paid=Milestone.paid - take, reminders_sent=0, next_reminder_at=Case(
+            None, [(Milestone.due_at <= now, now + ctx.reminders.first)], None)).where(
+            Milestone.id == part.milestone_id).execute()
+        reopened.append((part.milestone.label, take))
+        left -= take
+    PaymentPart.delete().where(PaymentPart.payment == payment, PaymentPart.amount <= 0).execute()
+    audit(job, actor, "refund_recorded", now, new={"payment": payment.id, "amount": newly, "reopened": reopened})
+    return newly
+
+
+def _applied(job: Job) -> dict[int, int]:
+    """What each payment of the job has applied to milestones, by payment id."""
+    return {
+        payment: int(total)  # a Decimal on PostgreSQL
+        for payment, total in PaymentPart.select(PaymentPart.payment, fn.SUM(PaymentPart.amount))
+        .join(Payment).where(Payment.job == job).group_by(PaymentPart.payment).tuples()
+    }
+
+
+def _refunded(job: Job) -> dict[int, int]:
+    """What was given back on each payment of the job, by payment id (positive amounts)."""
+    return {
+        payment: -int(total)
+        for payment, total in Payment.select(Payment.refund_of, fn.SUM(Payment.amount))
+        .where(Payment.job == job, Payment.refund_of.is_null(False)).group_by(Payment.refund_of).tuples()
+    }
 
 
 def _named_milestone(job: Job, name: str) -> Milestone:

@@ -11,7 +11,7 @@ from core.context import Context
 from core.journal import tell_contractor, text_customer
 from core.money import format_money
 from core.plan import TriggerKind
-from core.views import job_view
+from core.views import job_view, processing_milestones
 from storage.models import Event, Job, Milestone, db
 
 GATE_NOTICE = timedelta(hours=24)  # how long before an event its contractor hears of an unpaid "before" payment
@@ -26,7 +26,10 @@ def remind_overdue(ctx: Context) -> list[int]:
     """
     now, policy = ctx.clock(), ctx.reminders
     reminded = []
+    processing = processing_milestones()  # paused while a bank transfer for them settles; they wait their turn
     for m in Milestone.select().where(Milestone.next_reminder_at <= now):
+        if m.id in processing:
+            continue
         number = m.reminders_sent + 1
         settled = m.paid >= m.amount
         following = now + policy.every if number < policy.most and not settled else None

@@ -324,7 +324,8 @@ def _state(m: MilestoneView, job: JobView) -> str:
     return _STATES[m.status]
 
 
-_STATES = {Status.PAID: "paid", Status.DUE: "due now", Status.OVERDUE: "overdue", Status.UPCOMING: "upcoming"}
+_STATES = {Status.PAID: "paid", Status.DUE: "due now", Status.OVERDUE: "overdue", Status.UPCOMING: "upcoming",
+           Status.PROCESSING: "bank transfer processing"}
 
 
 def _phone(job: JobView) -> str:

@@ -19,12 +19,16 @@ class Status(StrEnum):
     DUE = "due"
     OVERDUE = "overdue"
     PARTIALLY_PAID = "partially paid"
+    PROCESSING = "processing"  # a bank transfer for it has started and not yet settled: no reminders
     PAID = "paid"
 
 
-def milestone_status(amount: int, paid: int, due_at: datetime | None, now: datetime) -> Status:
+def milestone_status(amount: int, paid: int, due_at: datetime | None, now: datetime,
+                     processing: bool = False) -> Status:
     if paid >= amount:
         return Status.PAID
+    if processing:
+        return Status.PROCESSING
     if paid > 0:
         return Status.PARTIALLY_PAID
     if due_at is None or due_at > now:
@@ -55,13 +59,15 @@ class MilestoneView:
     status: Status
     event_at: datetime | None = None  # when its event is scheduled (before/after triggers)
     id: int | None = None
+    processing: bool = False  # a payment for it is on its way (a bank transfer settles in days)
 
     @property
     def open_amount(self) -> int:
         return max(self.amount - self.paid, 0)
 
     def is_due(self, now: datetime) -> bool:
-        return self.open_amount > 0 and self.due_at is not None and self.due_at <= now
+        """Asked for and not yet on its way: a milestone whose bank transfer is processing is not due."""
+        return self.open_amount > 0 and not self.processing and self.due_at is not None and self.due_at <= now
 
 
 @dataclass(frozen=True)
@@ -105,7 +111,11 @@ class JobView:
 
     @property
     def upcoming(self) -> tuple[MilestoneView, ...]:
-        return tuple(m for m in self.milestones if m.open_amount > 0 and not m.is_due(self.now))
+        return tuple(m for m in self.milestones if m.open_amount > 0 and not m.processing and not m.is_due(self.now))
+
+    @property
+    def processing(self) -> tuple[MilestoneView, ...]:
+        return tuple(m for m in self.milestones if m.open_amount > 0 and m.processing)
 
     @property
     def next(self) -> MilestoneView | None:

@@ -8,7 +8,7 @@ from peewee import fn
 
 from core.plan import Trigger, TriggerKind
 from core.status import EventView, JobView, MilestoneView, milestone_status
-from storage.models import AuditRecord, Event, Job, LineItem, Milestone, Payment
+from storage.models import AuditRecord, Checkout, Event, Job, LineItem, Milestone, Payment
 
 
 def trigger_of(milestone: Milestone, events: dict[int, Event]) -> Trigger:
@@ -39,6 +39,7 @@ def job_view(job: Job, now: datetime) -> JobView:
     customer, contractor = job.customer, job.contractor
     items = tuple(LineItem.select(LineItem.description, LineItem.amount).where(LineItem.job == job)
                   .order_by(LineItem.position).tuples())
+    processing = processing_milestones(job)
     return JobView(
         ref=job.ref,
         title=job.title,
@@ -55,7 +56,7 @@ def job_view(job: Job, now: datetime) -> JobView:
         paid=job_paid(job),
         now=now,
         plan_sent=plan_sent,
-        milestones=tuple(milestone_view(m, events, now, plan_sent) for m in milestones),
+        milestones=tuple(milestone_view(m, events, now, plan_sent, m.id in processing) for m in milestones),
         events=tuple(
             EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at)
             for e in events.values()
@@ -64,7 +65,16 @@ def job_view(job: Job, now: datetime) -> JobView:
     )
 
 
-def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_sent: bool) -> MilestoneView:
+def processing_milestones(job: Job | None = None) -> set[int]:
+    """The milestones a started bank transfer is paying (of one job, or of all): on their way, not yet paid."""
+    checkouts = Checkout.select(Checkout.milestones).where(Checkout.state == "processing")
+    if job is not None:
+        checkouts = checkouts.where(Checkout.job == job)
+    return {int(m) for (ids,) in checkouts.tuples() for m in json.loads(ids)}
+
+
+def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_sent: bool,
+                   processing: bool = False) -> MilestoneView:
     event = events.get(m.event_id)
     return MilestoneView(
         id=m.id,
@@ -77,8 +87,9 @@ def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_s
         paid=m.paid,
         due_at=m.due_at,
         # nothing is due to the customer before they have seen the plan
-        status=milestone_status(m.amount, m.paid, m.due_at if plan_sent else None, now),
+        status=milestone_status(m.amount, m.paid, m.due_at if plan_sent else None, now, processing),
         event_at=event.scheduled_at if event else None,
+        processing=processing,
     )
 
 

@@ -56,6 +56,7 @@ class Contractor(BaseModel):
     locale = CharField(max_length=16)
     payment_instructions = TextField(default="")
     created_at = UtcDateTimeField()
+    payment_account = CharField(max_length=64, null=True)  # a connected Stripe account: their customers pay into it
 
 
 class Customer(BaseModel):
@@ -139,6 +140,8 @@ class Payment(BaseModel):
     milestone = ForeignKeyField(Milestone, null=True, on_delete="SET NULL")  # named by the payer, if any
     received_at = UtcDateTimeField()
     actor = CharField(max_length=64)
+    # a refund is a payment of its own, negative, naming the payment it gives money back from
+    refund_of = ForeignKeyField("self", null=True, backref="refunds", on_delete="CASCADE")
 
 
 class PaymentPart(BaseModel):
@@ -257,6 +260,41 @@ class HeldText(BaseModel):
     received_at = UtcDateTimeField()
 
 
+class Checkout(BaseModel):
+    """A customer's tap on Pay: what it pays for, and how the provider's checkout session for it went.
+
+    Made before the provider is asked, so the session carries its id and a
+    webhook that overtakes the provider's own answer still finds it.
+    """
+
+    job = ForeignKeyField(Job, backref="checkouts", on_delete="CASCADE")
+    key = CharField(max_length=64, unique=True)  # the provider's idempotency key: a double tap makes one session
+    milestones = TextField()  # JSON list of the milestone ids it pays, in plan order
+    amount = BigIntegerField()  # minor units, as open when the customer tapped
+    currency = CharField(max_length=3)
+    method = CharField(max_length=16)  # card, bank
+    state = CharField(max_length=16, default="creating")  # creating, open, processing, paid, failed, expired, broken
+    session_id = CharField(max_length=255, null=True, unique=True)
+    url = TextField(null=True)
+    payment_intent = CharField(max_length=255, null=True)
+    account = CharField(max_length=64, null=True)  # the contractor's connected account, when payments go there
+    created_at = UtcDateTimeField()
+    expires_at = UtcDateTimeField()
+    updated_at = UtcDateTimeField()
+
+    class Meta:
+        indexes = ((("job", "state"), False),)
+
+
+class ProviderEvent(BaseModel):
+    """An event a payment provider delivered, kept by its id: deliveries come at least once, so each is applied once."""
+
+    event_id = CharField(max_length=255, unique=True)
+    kind = CharField(max_length=64)
+    received_at = UtcDateTimeField()
+    outcome = CharField(max_length=32)  # what applying it did: paid, processing, failed, duplicate, unknown_job, ...
+
+
 MODELS = [
     Contractor,
     Customer,
@@ -275,4 +313,6 @@ MODELS = [
     Owner,
     Invite,
     HeldText,
+    Checkout,
+    ProviderEvent,
 ]
