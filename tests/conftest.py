@@ -35,6 +35,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(
             "PostgreSQL: storage tests ran on SQLite only; set PAYSTAGE_TEST_POSTGRES_URL to run them there too"
         )
+    from tests import browser
+
+    if browser.deselected:
+        terminalreporter.write_line(
+            f"Browser: {len(browser.deselected)} page tests not run: {browser.missing()}"
+        )
 
 
 @pytest.fixture(params=["sqlite", "postgres"] if POSTGRES_URL else ["sqlite"])
