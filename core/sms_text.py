@@ -16,9 +16,11 @@ from datetime import date, datetime, timedelta
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.numbers import get_currency_symbol
+from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments, to_gsm7
 from core.money import format_money
@@ -167,6 +169,21 @@ def labelled(m: MilestoneView, job: JobView, s: Squeeze, separator: str = ": ") 
 
 def restates_trigger(m: MilestoneView, job: JobView, s: Squeeze) -> bool:
     return trigger_words(m, job, s.label).lower().startswith(clip(m.label, s.label).lower())
+
+
+def format_phone(number: str, job: JobView) -> str:
+    """A phone number stored as E.164, as the customer dials it: "(415) 555-0100" from a phone of the same
+    country, "+44 20 7946 0958" from another; as it is stored when it is not a number."""
+    try:
+        phone = phonenumbers.parse(number, None)
+    except NumberParseException:
+        return number
+    try:
+        home = phonenumbers.parse(job.customer_phone, None).country_code
+    except NumberParseException:
+        home = None
+    style = PhoneNumberFormat.NATIONAL if phone.country_code == home else PhoneNumberFormat.INTERNATIONAL
+    return phonenumbers.format_number(phone, style)
 
 
 def sentence(text: str) -> str:

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from core import messages
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
+from core.sms_text import format_phone
 from core.status import AmountChange, EventView, JobView, MilestoneView, PriceChangeView, Status
 
 UTC = timezone.utc
@@ -293,6 +294,17 @@ def test_format_when_follows_the_jobs_locale():
 
 def test_format_when_names_the_year_only_when_it_is_not_this_year():
     assert messages.format_when(datetime(2027, 1, 5, 14, tzinfo=UTC), job()) == "Tue, Jan 5, 2027, 9:00 AM"
+
+
+@pytest.mark.parametrize("business_phone, customer_phone, shown", [
+    ("+14155550100", "+12025550143", "(415) 555-0100"),  # the customer's own country: as dialled at home
+    ("+442079460958", "+447700900123", "020 7946 0958"),
+    ("+442079460958", "+12025550143", "+44 20 7946 0958"),  # another country: with its code
+    ("+14155550100", "", "+1 415-555-0100"),
+    ("call the office", "+12025550143", "call the office"),  # not a number: as the contractor wrote it
+])
+def test_format_phone_writes_the_contractors_number_as_the_customer_dials_it(business_phone, customer_phone, shown):
+    assert format_phone(business_phone, job(customer_phone=customer_phone)) == shown
 
 
 # --- payment_due -----------------------------------------------------------------------------
