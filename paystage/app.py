@@ -65,7 +65,20 @@ def build_web_app(settings: Settings, ctx: Context | None = None):
     from sms.app import create_app
 
     return create_app(ctx or build_context(settings), public_base_url=settings.public_base_url,
-                      twilio_auth_token=settings.twilio.auth_token if settings.twilio else None)
+                      twilio_auth_token=settings.twilio.auth_token if settings.twilio else None,
+                      payments=build_payments(settings))
+
+
+def build_payments(settings: Settings):
+    """How the page takes money: Stripe Checkout, or None (the contractor's own instructions) without Stripe."""
+    if settings.stripe is None:
+        return None
+    from sms.payments import OnlinePayments
+    from sms.stripe_gateway import CHECKOUT_ORIGIN, StripeGateway
+
+    s = settings.stripe
+    return OnlinePayments(StripeGateway(s.secret_key, api_base_url=s.api_base_url), s.webhook_secret,
+                          s.bank_first_above, s.connect, checkout_origin=s.api_base_url or CHECKOUT_ORIGIN)
 
 
 def web_server(app, host: str, port: int):

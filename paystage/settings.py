@@ -16,6 +16,7 @@ from dotenv import load_dotenv
 from core import regional
 from core.context import Defaults, ReminderPolicy
 from core.errors import InvalidInput
+from core.money import parse_amount
 from core.quiet_hours import QuietHours
 
 MIN_SECRET_KEY = 32  # signs every payment link: a short key can be guessed offline from one link
@@ -46,6 +47,15 @@ class Telegram:
 
 
 @dataclass(frozen=True)
+class Stripe:
+    secret_key: str = field(repr=False)
+    webhook_secret: str = field(repr=False)
+    connect: bool  # each contractor connects their own account; else one account for the whole install
+    api_base_url: str | None  # another Stripe-compatible API (a local fake in tests)
+    bank_first_above: int  # minor units: above this, bank transfer is offered before card
+
+
+@dataclass(frozen=True)
 class Settings:
     database_url: str
     data_dir: Path
@@ -61,6 +71,7 @@ class Settings:
     port: int = 8000
     telegram: Telegram | None = None  # None: contractor messages are logged, no bot runs
     log_level: str = "INFO"
+    stripe: Stripe | None = None  # None: the page shows the contractor's own payment instructions
 
     def secrets(self) -> list[str]:
         """Every secret this process was given: none of them may reach a log line."""
@@ -69,6 +80,8 @@ class Settings:
             given.append(self.twilio.auth_token)
         if self.telegram:
             given += [self.telegram.token, self.telegram.webhook_secret or ""]
+        if self.stripe:
+            given += [self.stripe.secret_key, self.stripe.webhook_secret]
         return [secret for secret in given if secret]
 
     @classmethod
@@ -102,6 +115,7 @@ class Settings:
             port=_port(env.get("PORT", "8000")),
             telegram=_telegram(env),
             log_level=_log_level(env.get("PAYSTAGE_LOG_LEVEL", "INFO")),
+            stripe=_stripe(env),
         )
 
 
@@ -144,6 +158,27 @@ def _log_level(text: str) -> str:
     if level not in LOG_LEVELS:
         raise SettingError(f"PAYSTAGE_LOG_LEVEL={text!r} must be one of {', '.join(LOG_LEVELS)}")
     return level
+
+
+def _stripe(env: dict[str, str]) -> Stripe | None:
+    key, secret = env.get("STRIPE_SECRET_KEY", "").strip(), env.get("STRIPE_WEBHOOK_SECRET", "").strip()
+    connect = env.get("STRIPE_CONNECT", "off").strip().lower()
+    if connect not in ("on", "off"):
+        raise SettingError(f"STRIPE_CONNECT={connect!r} must be on or off")
+    threshold = env.get("PAYSTAGE_BANK_FIRST_ABOVE", "1000.00").strip()
+    try:
+        bank_first_above = parse_amount(threshold, "USD", "en_US")
+    except InvalidInput:
+        raise SettingError(f"PAYSTAGE_BANK_FIRST_ABOVE={threshold!r} must be an amount, like 1000.00") from None
+    if not (key or secret):
+        return None
+    if not key.startswith(("sk_", "rk_")):
+        raise SettingError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_live_... or sk_test_...)")
+    if not secret.startswith("whsec_"):
+        raise SettingError("STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret (whsec_...): "
+                           "without it no payment can be confirmed")
+    base = env.get("STRIPE_API_BASE_URL", "").strip()
+    return Stripe(key, secret, connect == "on", _url(base, "STRIPE_API_BASE_URL") if base else None, bank_first_above)
 
 
 def _port(text: str) -> int:

@@ -6,16 +6,19 @@ from flask import Flask
 
 from core.context import Context
 from sms import request_limits, response_headers
+from sms.payments import OnlinePayments
 from storage.models import db
 
 log = logging.getLogger(__name__)
 
 
-def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | None) -> Flask:
-    """The Flask app. Without a Twilio auth token every Twilio request is refused: none can be verified."""
+def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | None,
+               payments: OnlinePayments | None = None) -> Flask:
+    """The Flask app. Without a Twilio auth token every Twilio request is refused: none can be verified.
+    Without `payments` the page shows the contractor's own payment instructions and takes no money."""
     app = Flask(__name__)
     app.config.update(PAYSTAGE_CONTEXT=ctx, PUBLIC_BASE_URL=public_base_url.rstrip("/"),
-                      TWILIO_AUTH_TOKEN=twilio_auth_token)
+                      TWILIO_AUTH_TOKEN=twilio_auth_token, PAYMENTS=payments)
     request_limits.init_app(app)  # first: an oversized body is refused before anything else is done
     response_headers.init_app(app)
 
@@ -26,7 +29,9 @@ def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | N
         db.connect(reuse_if_open=True)
 
     from sms import pages, webhooks
+    from sms.payments import bp as payments_bp
 
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(payments_bp)
     return app

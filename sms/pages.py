@@ -1,8 +1,9 @@
 """The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check."""
 
 from babel.dates import format_date
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, current_app, render_template, request
 
+from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.messages import describe_trigger, format_when
 from core.money import format_money
@@ -36,6 +37,11 @@ def payment_page(token: str):
 
     history = [(format_date(change.at, "medium", locale=view.locale), change, money(change.old_total),
                 money(change.new_total)) for change in price_history(job)]
-    return render_template("payment.html", job=view, money=money, history=history,
+    payments = current_app.config["PAYMENTS"]
+    online = payments is not None and payments.takes_payments_for(job) and view.state == "active"
+    options = [(option, pay_methods(view, option.amount, payments.bank_first_above))
+               for option in pay_options(view)] if online else []
+    return render_template("payment.html", job=view, money=money, history=history, options=options, token=token,
+                           returned=checkout_state(ref, request.args.get("checkout", "")),
                            when=lambda moment: format_when(moment, view) if moment else "not scheduled yet",
                            tied_to=lambda m: describe_trigger(m, view))

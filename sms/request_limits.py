@@ -3,7 +3,7 @@
 Every POST we serve is refused when its signature is wrong, but the signature is computed over the parsed body:
 without a limit, one unauthenticated request of 1,000 MB sat whole in memory before its 403. So each route takes
 what its sender really sends, with room to spare, and a route not listed here takes no body at all (every GET).
-A new POST route adds its line (Stripe's events will need 256 KiB, like Telegram's updates).
+A new POST route adds its line.
 
 The WSGI server is held to the largest of these (paystage.app.web_server), so it refuses anything bigger after
 the headers, before reading it; this check refuses the rest before Flask parses any of it.
@@ -18,6 +18,10 @@ BODY_LIMITS = {  # route -> the largest body it takes, in bytes
     "/sms/status": 64 * KIB,
     # Telegram's updates: up to 4,096 characters of text, with its entities, a quoted reply and the sender
     "/telegram/webhook": 256 * KIB,
+    # Stripe's events: a Checkout Session or a Charge with its metadata, a few KiB; Stripe sets no smaller bound
+    "/stripe/webhook": 256 * KIB,
+    # the Pay button's form: what to pay and how
+    "/p/<token>/pay": 1 * KIB,
 }
 LARGEST_BODY = max(BODY_LIMITS.values())
 

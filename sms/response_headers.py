@@ -1,10 +1,11 @@
 """The headers on every answer of the web app, written for the customer's page: its link is the key to the job.
 
-The page has no script, no form and no image, and its styles come from its own stylesheet (sms/static), so the
+The page has no script and no image; its one form (Pay) goes to the app, which sends it on to the payment
+provider's checkout; and its styles come from its own stylesheet (sms/static), so the
 policy can allow that one thing and refuse everything else.
 """
 
-from flask import Flask, Response
+from flask import Flask, Response, current_app
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'none'",  # no script, image, font or connection of any kind
@@ -30,4 +31,8 @@ def init_app(app: Flask) -> None:
 
 def add_response_headers(response: Response) -> Response:
     response.headers.update(RESPONSE_HEADERS)
+    payments = current_app.config.get("PAYMENTS")
+    if payments is not None:  # the Pay form's redirect goes to the provider's checkout: form-action covers it
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
+            "form-action 'self'", f"form-action 'self' {payments.checkout_origin}")
     return response

@@ -17,6 +17,7 @@ from core.provider_events import DISPUTED, EXPIRED, FAILED, IGNORED, PAID, PROCE
 
 log = logging.getLogger(__name__)
 
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"  # Stripe's hosted checkout pages (a fake serves them itself)
 STRIPE_METHODS = {"card": "card", "bank": "us_bank_account"}
 OUR_METHODS = {stripe_name: ours for ours, stripe_name in STRIPE_METHODS.items()}
 EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",

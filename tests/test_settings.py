@@ -179,3 +179,29 @@ def test_processes_starting_together_on_a_fresh_data_dir_agree_on_one_key(data_d
         keys = set(pool.map(lambda _: Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}).secret_key, range(32)))
     assert len(keys) == 1 and keys == {(data_dir / "secret_key").read_text()}
     assert [p.name for p in data_dir.iterdir()] == ["secret_key"]  # no drafts left behind
+
+
+# -- Stripe ------------------------------------------------------------------------------------------------------
+
+
+def test_without_stripe_keys_the_page_keeps_the_contractors_instructions(data_dir):
+    assert Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}).stripe is None
+
+
+def test_stripe_settings_are_taken_with_the_bank_first_threshold_in_cents(data_dir):
+    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "STRIPE_SECRET_KEY": "sk_test_abc",
+                                  "STRIPE_WEBHOOK_SECRET": "whsec_abc", "PAYSTAGE_BANK_FIRST_ABOVE": "2,500.00",
+                                  "STRIPE_CONNECT": "on"})
+    assert settings.stripe.bank_first_above == 250_000 and settings.stripe.connect
+    assert {"sk_test_abc", "whsec_abc"} <= set(settings.secrets())
+
+
+@pytest.mark.parametrize("env, named", [
+    ({"STRIPE_SECRET_KEY": "sk_test_abc"}, "STRIPE_WEBHOOK_SECRET"),
+    ({"STRIPE_SECRET_KEY": "pk_test_abc", "STRIPE_WEBHOOK_SECRET": "whsec_abc"}, "STRIPE_SECRET_KEY"),
+    ({"STRIPE_CONNECT": "maybe"}, "STRIPE_CONNECT"),
+    ({"PAYSTAGE_BANK_FIRST_ABOVE": "lots"}, "PAYSTAGE_BANK_FIRST_ABOVE"),
+])
+def test_a_malformed_stripe_setting_stops_start_up_naming_it(data_dir, env, named):
+    with pytest.raises(SettingError, match=f"^{named}"):
+        Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), **env})

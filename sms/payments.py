@@ -1,0 +1,86 @@
+"""Paying from the page: the Pay button's form (a plain POST, no script) and Stripe's webhook.
+
+A tap on Pay makes a checkout session for what is open then and sends the
+customer to it (303). Stripe's webhook is verified over the raw body before
+anything is read; what it says is applied once per event id, and an error
+while applying it answers 500 so that Stripe delivers it again.
+"""
+
+import logging
+from dataclasses import dataclass
+
+from flask import Blueprint, current_app, redirect, render_template, request
+
+from core.checkout import Gateway, PaymentsUnavailable, start_checkout
+from core.errors import NotFound, PaystageError
+from core.provider_events import apply_news
+from sms.stripe_gateway import news_of, verified_event
+from storage.models import Job
+
+log = logging.getLogger(__name__)
+bp = Blueprint("payments", __name__)
+
+
+@dataclass(frozen=True)
+class OnlinePayments:
+    """How the page takes money, when it does (the app's PAYMENTS; None: the contractor's own instructions)."""
+
+    gateway: Gateway
+    webhook_secret: str
+    bank_first_above: int  # minor units
+    connect: bool  # each contractor's customers pay into the contractor's connected account
+    checkout_origin: str  # where Pay sends the customer: the page's form may go there and nowhere else
+
+    def account_of(self, job: Job) -> str | None:
+        return job.contractor.payment_account if self.connect else None
+
+    def takes_payments_for(self, job: Job) -> bool:
+        """With Connect, only a contractor who connected an account; the others keep their own instructions."""
+        return not self.connect or bool(job.contractor.payment_account)
+
+
+@bp.post("/p/<token>/pay")
+def pay(token: str):
+    """The customer tapped Pay: off to the provider's checkout for what they chose."""
+    ctx, payments = current_app.config["PAYSTAGE_CONTEXT"], current_app.config["PAYMENTS"]
+    try:
+        job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
+        if job is None:
+            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+    except NotFound as error:
+        return render_template("link_error.html", message=str(error)), 404
+    page_url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{token}"
+    if payments is None or not payments.takes_payments_for(job):
+        return _refused("Paying online is not available for this job. The page shows how to pay.", page_url, 404)
+    try:
+        url = start_checkout(ctx, payments.gateway, job.ref, request.form.get("choice", ""),
+                             request.form.get("method", ""), page_url=page_url, account=payments.account_of(job))
+    except PaymentsUnavailable as error:
+        return _refused(str(error), page_url, 503)
+    except PaystageError as error:
+        return _refused(str(error), page_url, 409)
+    return redirect(url, 303)
+
+
+@bp.post("/stripe/webhook")
+def stripe_webhook():
+    """An event from Stripe: applied once if Stripe signed exactly these bytes; 400 and nothing read if not."""
+    payments = current_app.config["PAYMENTS"]
+    if payments is None:
+        return "", 404
+    try:
+        event = verified_event(request.get_data(), request.headers.get("Stripe-Signature", ""),
+                               payments.webhook_secret)
+    except ValueError:
+        return "", 400
+    try:
+        outcome = apply_news(current_app.config["PAYSTAGE_CONTEXT"], news_of(event))
+    except Exception:
+        log.exception("applying Stripe event %s failed; Stripe will deliver it again", event.get("id"))
+        return "", 500
+    log.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
+    return "", 200
+
+
+def _refused(message: str, page_url: str, status: int):
+    return render_template("pay_refused.html", message=message, page_url=page_url), status

@@ -1,0 +1,229 @@
+"""Paying from the page over real HTTP: the app under waitress, the fake Stripe's checkout and signed webhooks."""
+
+import json
+import re
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from core.events import mark_event_done
+from core.jobs import job_status
+from core.payments import record_payment
+from core.pricing import PriceChange, apply_price_change
+from paystage.app import web_server
+from sms.app import create_app
+from sms.payments import OnlinePayments
+from sms.stripe_gateway import StripeGateway
+from storage.models import Checkout, Payment, ProviderEvent
+from tests.fakes import FakeStripeAPI
+from tests.fakes.stripe_api import sign
+
+DOLLARS = 100
+
+
+class NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+http = urllib.request.build_opener(NoRedirects)
+
+
+def request(url: str, form: dict | None = None, headers: dict | None = None, body: bytes | None = None):
+    """(status, headers, text) of a GET, or a POST of `form` or `body`, without following redirects."""
+    data = body if body is not None else urllib.parse.urlencode(form).encode() if form is not None else None
+    try:
+        with http.open(urllib.request.Request(url, data=data, headers=headers or {}), timeout=10) as response:
+            return response.status, response.headers, response.read().decode()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers, error.read().decode()
+
+
+class Shop:
+    """The app with Stripe payments on a real port, the fake Stripe delivering to it."""
+
+    def __init__(self, ctx, stripe_api: FakeStripeAPI, bank_first_above: int = 1_000 * DOLLARS):
+        self.ctx, self.stripe = ctx, stripe_api
+        self.payments = OnlinePayments(StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url),
+                                       webhook_secret="", bank_first_above=bank_first_above, connect=False,
+                                       checkout_origin=stripe_api.base_url)
+        self.app = create_app(ctx, public_base_url="http://127.0.0.1", twilio_auth_token="t", payments=self.payments)
+        self.server = web_server(self.app, "127.0.0.1", 0)
+        self.base = f"http://127.0.0.1:{self.server.effective_port}"
+        self.app.config["PUBLIC_BASE_URL"] = self.base
+        secret = stripe_api.add_endpoint(self.base + "/stripe/webhook")
+        self.payments = OnlinePayments(**{**self.payments.__dict__, "webhook_secret": secret})
+        self.app.config["PAYMENTS"] = self.payments
+        self.thread = threading.Thread(target=self.server.run, name="shop", daemon=True)
+        self.thread.start()
+
+    def page(self, ref: str, query: str = "") -> str:
+        status, _, html = request(f"{self.base}/p/{self.ctx.links.token(ref, self.ctx.clock())}{query}")
+        assert status == 200
+        return html
+
+    def tap_pay(self, ref: str, choice: str, method: str) -> tuple[int, str]:
+        """The customer taps a Pay button; (status, where they are sent or the page's text)."""
+        url = f"{self.base}/p/{self.ctx.links.token(ref, self.ctx.clock())}/pay"
+        status, headers, text = request(url, {"choice": choice, "method": method})
+        return status, headers.get("Location") or text
+
+    def checkout(self, checkout_url: str, method: str) -> str:
+        """At Stripe's page the customer pays by `method` (card, us_bank_account); where they are sent back."""
+        status, headers, _ = request(checkout_url + "/pay", {"method": method})
+        assert status == 303
+        return headers["Location"]
+
+    def close(self):
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture
+def stripe_api(clock):
+    with FakeStripeAPI() as api:
+        api.clock = lambda: clock().timestamp()  # sessions expire by the test's clock; signatures use real time
+        yield api
+
+
+@pytest.fixture
+def shop(ctx, stripe_api):
+    shop = Shop(ctx, stripe_api)
+    yield shop
+    shop.close()
+
+
+@pytest.fixture
+def removal_due(ctx, contractor, clock, planned):
+    """Measurement paid in cash, removal done: $1,000 due now."""
+    record_payment(ctx, contractor, planned, 1_000 * DOLLARS, "cash")
+    clock.advance(days=9)
+    mark_event_done(ctx, contractor, planned, "Removal")
+    return planned
+
+
+def wait_for(predicate, timeout: float = 10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.05)
+
+
+def milestone(ctx, contractor, ref, index: int):
+    return job_status(ctx, contractor, ref).milestones[index]
+
+
+def test_the_page_offers_pay_buttons_for_what_is_due_and_the_balance(shop, removal_due):
+    html = shop.page(removal_due)
+    assert "Pay now" in html and html.count("Pay by card") == 2 and html.count("Pay by bank transfer") == 2
+    assert re.search(r"\$1,000\.00</span><br>\s*<span class=\"muted\">Due now: After Removal", html)
+    assert "$3,000.00" in html and "The whole balance" in html
+
+
+def test_bank_transfer_is_offered_first_for_a_large_amount(shop, removal_due):
+    html = shop.page(removal_due)
+    whole = html[html.index("The whole balance"):]
+    assert whole.index("Pay by bank transfer") < whole.index("Pay by card")  # $3,000 > $1,000: bank first
+    due = html[html.index("Due now: After Removal"):html.index("The whole balance")]
+    assert due.index("Pay by card") < due.index("Pay by bank transfer")  # $1,000 is not above it
+
+
+def test_paying_by_card_marks_the_milestone_paid_by_itself(ctx, contractor, shop, removal_due, outbox):
+    status, checkout_url = shop.tap_pay(removal_due, "due", "card")
+    assert status == 303 and checkout_url.startswith(shop.stripe.base_url + "/checkout/")
+    back = shop.checkout(checkout_url, "card")
+    assert back.startswith(f"{shop.base}/p/") and "?checkout=" in back
+    wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "paid")
+    status, _, html = request(back)
+    assert status == 200 and "your payment was received" in html
+    assert any("$1,000.00" in body and "(card)" in body for _, _, body in outbox("receipt"))
+    assert any("$1,000.00 received (card)" in body for _, _, body in outbox("payment_received"))
+
+
+def test_a_bank_transfer_shows_processing_then_paid(ctx, contractor, shop, removal_due):
+    _, checkout_url = shop.tap_pay(removal_due, "due", "bank")
+    back = shop.checkout(checkout_url, "us_bank_account")
+    wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "processing")
+    html = request(back)[2]
+    assert "Your bank transfer is on its way" in html and "Bank transfer processing" in html
+    assert "Due now: After Removal" not in html  # nothing else to pay for it while it settles
+    shop.stripe.settle_bank(Checkout.get().session_id, succeed=True)
+    wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "paid")
+
+
+def test_a_failed_bank_transfer_opens_the_payment_again(ctx, contractor, shop, removal_due, outbox):
+    _, checkout_url = shop.tap_pay(removal_due, "due", "bank")
+    shop.checkout(checkout_url, "us_bank_account")
+    wait_for(lambda: Checkout.get().state == "processing")
+    shop.stripe.settle_bank(Checkout.get().session_id, succeed=False)
+    wait_for(lambda: Checkout.get().state == "failed")
+    assert milestone(ctx, contractor, removal_due, 1).status.value == "due"
+    assert "did not go through" in outbox("bank_transfer_failed")[0][2]
+    assert "Pay by card" in shop.page(removal_due)
+
+
+def test_a_price_change_while_at_the_checkout_records_what_was_paid(ctx, contractor, shop, removal_due):
+    _, checkout_url = shop.tap_pay(removal_due, "all", "card")  # $3,000, the whole balance then
+    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS))
+    shop.checkout(checkout_url, "card")
+    wait_for(lambda: Payment.select().where(Payment.reference.is_null(False)).exists())
+    job = job_status(ctx, contractor, removal_due)
+    assert job.paid == 4_000 * DOLLARS and job.credit == 500 * DOLLARS
+
+
+def test_every_delivery_is_applied_once(ctx, contractor, shop, removal_due):
+    _, checkout_url = shop.tap_pay(removal_due, "due", "card")
+    shop.checkout(checkout_url, "card")
+    [delivery] = shop.stripe.wait_for_deliveries(1)
+    shop.stripe.redeliver(delivery["event_id"])
+    shop.stripe.redeliver(delivery["event_id"])
+    assert [d["status"] for d in shop.stripe.deliveries] == [200, 200, 200]
+    assert Payment.select().where(Payment.reference.is_null(False)).count() == 1
+    assert ProviderEvent.select().count() == 1
+
+
+@pytest.mark.parametrize("forge", ["unsigned", "wrong secret", "tampered", "old"])
+def test_a_forged_or_replayed_webhook_is_400_and_changes_nothing(shop, removal_due, forge):
+    _, checkout_url = shop.tap_pay(removal_due, "due", "card")
+    shop.stripe.hold_deliveries()
+    shop.checkout(checkout_url, "card")
+    wait_for(lambda: shop.stripe.held)
+    event = shop.stripe.events[-1]
+    body = json.dumps(event)
+    secret = shop.payments.webhook_secret
+    header = {"unsigned": "", "wrong secret": sign(body, "whsec_someone_else"),
+              "tampered": sign(body, secret), "old": sign(body, secret, int(time.time()) - 301)}[forge]
+    sent = body.replace('"paid"', '"paid" ') if forge == "tampered" else body
+    status, _, _ = request(shop.base + "/stripe/webhook", body=sent.encode(),
+                           headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+    assert status == 400
+    assert Payment.select().where(Payment.reference.is_null(False)).count() == 0
+    assert ProviderEvent.select().count() == 0
+
+
+def test_stripe_down_when_the_customer_taps_pay_is_a_friendly_page(shop, removal_due):
+    shop.stripe.fail_next(3, status=500)
+    status, text = shop.tap_pay(removal_due, "due", "card")
+    assert status == 503 and "Nothing was charged" in text and "Back to your job" in text
+    assert Payment.select().where(Payment.reference.is_null(False)).count() == 0
+
+
+def test_the_pay_form_may_go_to_the_checkout_and_nowhere_else(shop, removal_due):
+    token = shop.ctx.links.token(removal_due, shop.ctx.clock())
+    _, headers, _ = request(f"{shop.base}/p/{token}")
+    assert f"form-action 'self' {shop.stripe.base_url}" in headers["Content-Security-Policy"]
+
+
+def test_without_stripe_the_page_shows_the_contractors_instructions(ctx, contractor, removal_due):
+    client = create_app(ctx, public_base_url="https://pay.example", twilio_auth_token="t").test_client()
+    html = client.get("/p/" + ctx.links.token(removal_due, ctx.clock())).get_data(as_text=True)
+    assert "How to pay" in html and "Pay by card" not in html
+    assert client.post("/p/" + ctx.links.token(removal_due, ctx.clock()) + "/pay",
+                       data={"choice": "due", "method": "card"}).status_code == 404
