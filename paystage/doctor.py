@@ -8,7 +8,7 @@ from storage.database import open_database, pending
 
 def doctor(settings: Settings) -> int:
     """Print one line per check; exit 1 if something needed is wrong."""
-    results = [_database(settings), _public_url(settings), _twilio(settings), _telegram(settings)]
+    results = [_database(settings), _public_url(settings), _twilio(settings), _telegram(settings), _stripe(settings)]
     for ok, name, detail in results:
         print(f"{'ok ' if ok else 'NO '} {name:<10} {detail}")
     return 0 if all(ok for ok, _, _ in results) else 1
@@ -62,3 +62,25 @@ def _telegram(settings: Settings) -> tuple[bool, str, str]:
     if response.status_code != 200:
         return False, "telegram", f"getMe answered {response.status_code}: is TELEGRAM_BOT_TOKEN right?"
     return True, "telegram", f"@{response.json()['result']['username']} ({t.mode})"
+
+
+def _stripe(settings: Settings) -> tuple[bool, str, str]:
+    s = settings.stripe
+    if s is None:
+        return True, "stripe", "not configured: the page shows each contractor's own payment instructions " \
+                               "(set STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET)"
+    import stripe
+
+    from sms.stripe_gateway import StripeGateway
+
+    base = s.api_base_url or "https://api.stripe.com"
+    try:
+        StripeGateway(s.secret_key, api_base_url=s.api_base_url).client.v1.events.list(params={"limit": 1})
+    except stripe.AuthenticationError:
+        return False, "stripe", "STRIPE_SECRET_KEY is wrong (Stripe answered 401)"
+    except stripe.StripeError as error:
+        return False, "stripe", f"{base} did not answer: {type(error).__name__}"
+    mode = "TEST mode: no real money moves" if s.secret_key.startswith(("sk_test_", "rk_test_")) else "live"
+    where = "each contractor's own account (/payments)" if s.connect else "one account for the whole install"
+    return True, "stripe", f"{base} answers ({mode}); payments go to {where}; webhook: " \
+                           f"{settings.public_base_url}/stripe/webhook"
