@@ -21,6 +21,7 @@ from core.errors import InvalidInput
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
 from core.jobs import Item, contractor_jobs, contractor_of, create_job, job_status, update_profile
 from core.money import parse_amount
+from core.payment_accounts import Onboarding, connect_payments
 from core.payments import record_payment
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
@@ -44,10 +45,20 @@ class Reply:
 
 
 @dataclass(frozen=True)
+class OnlinePaymentsSetup:
+    """What /payments needs: whether each contractor connects their own account, and how."""
+
+    connect: bool
+    onboarding: Onboarding
+    public_base_url: str  # the provider's onboarding sends the contractor back here
+
+
+@dataclass(frozen=True)
 class Services:
     ctx: Context
     allowed_ids: frozenset[int] | None = None  # who may register without an invite (PAYSTAGE_ALLOWED_TELEGRAM_IDS)
     bot: Any = None  # the Telegram bot, once running: its username makes invite links
+    payments: OnlinePaymentsSetup | None = None  # how customers pay online; None: by the contractor's instructions
 
 
 @dataclass(frozen=True)
@@ -299,6 +310,26 @@ def run_link(s: Services, actor: Actor, a: dict) -> Reply:
     return Reply(f"{job.ref} {job.customer_name}'s payment page:\n{s.ctx.links.url(job.ref, s.ctx.clock())}")
 
 
+def run_payments(s: Services, actor: Actor, a: dict) -> Reply:
+    """Whether customers pay online, and with Connect the link to set up the contractor's own Stripe account."""
+    if s.payments is None:
+        return Reply("Customers pay as your payment instructions say (/profile instructions ...): online payments "
+                     "are not set up on this Paystage. Its operator turns them on with Stripe (README).")
+    if not s.payments.connect:
+        return Reply("Customers pay online from their payment page, by card or bank transfer, into this "
+                     "Paystage's Stripe account. Each payment is marked paid by itself and you are told.")
+    token = s.ctx.links.token(f"C{actor.key}", s.ctx.clock())
+    base = s.payments.public_base_url
+    connection = connect_payments(s.ctx, actor, s.payments.onboarding, refresh_url=f"{base}/connect/again",
+                                  return_url=f"{base}/connect/back/{token}")
+    if connection.ready:
+        return Reply("Your Stripe account is connected: customers pay you by card or bank transfer from their "
+                     "payment page, and each payment is marked paid by itself.")
+    return Reply("Set up your payments with Stripe (about 5 minutes; Stripe asks for your business and bank "
+                 f"details):\n{connection.link}\nThe link works once; send /payments again for a new one. Until "
+                 "then your customers see your payment instructions.")
+
+
 def run_profile(s: Services, actor: Actor, a: dict) -> Reply:
     name = PROFILE_ALIASES.get(a["field"].strip().lower().replace(" ", "_"))
     if name is None:
@@ -413,6 +444,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("job", "/job J-7K2Q", "a job's card: timeline and buttons", run_job, [JOB]),
     command("link", "/link J-7K2Q", "the customer's payment page", run_link, [JOB]),
     command("invite", "/invite", "invite someone to use this Paystage (its owner only)", run_invite, ref=False),
+    command("payments", "/payments", "take payments online: set up your Stripe account", run_payments, ref=False),
     command("profile", "/profile phone (415) 555-0100", "your business name, phone, timezone, currency...",
             run_profile, [Question("field", "What do you want to change?", profile_choices),
                           Question("value", "The new value?")], read_profile, ref=False),

@@ -17,13 +17,14 @@ from peewee import IntegrityError
 from core import messages, notices
 from core.context import Actor, Context
 from core.journal import audit, tell_contractor, text_customer
+from core.payment_accounts import account_ready
 from core.payments import record_payment, unapply_refund
 from core.views import job_view
 from storage.models import Checkout, Job, Payment, ProviderEvent, db
 
 PROVIDER = Actor.system("stripe")
-PAID, PROCESSING, FAILED, EXPIRED, REFUNDED, DISPUTED, IGNORED = (
-    "paid", "processing", "failed", "expired", "refunded", "disputed", "ignored")
+PAID, PROCESSING, FAILED, EXPIRED, REFUNDED, DISPUTED, ACCOUNT, IGNORED = (
+    "paid", "processing", "failed", "expired", "refunded", "disputed", "account", "ignored")
 METHOD_WORDS = {"card": "card", "bank": "bank transfer"}
 
 
@@ -39,6 +40,8 @@ class PaymentNews:
     reference: str | None = None  # the provider's id of the payment (a PaymentIntent)
     method: str = ""  # card, bank
     reason: str = ""  # a dispute's reason, a failure's
+    account: str | None = None  # ACCOUNT: a contractor's connected account, and whether it can take payments
+    ready: bool = False
 
 
 def apply_news(ctx: Context, news: PaymentNews) -> str:
@@ -59,6 +62,8 @@ def apply_news(ctx: Context, news: PaymentNews) -> str:
 def _apply(ctx: Context, news: PaymentNews) -> str:
     if news.kind == IGNORED:
         return IGNORED
+    if news.kind == ACCOUNT:
+        return ACCOUNT if account_ready(ctx, news.account or "", news.ready) else "unchanged"
     checkout = Checkout.get_or_none(Checkout.id == news.checkout_id) if news.checkout_id else None
     job = checkout.job if checkout else _job_of(news)
     if job is None:

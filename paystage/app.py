@@ -77,7 +77,7 @@ def build_payments(settings: Settings):
     from sms.stripe_gateway import CHECKOUT_ORIGIN, StripeGateway
 
     s = settings.stripe
-    return OnlinePayments(StripeGateway(s.secret_key, api_base_url=s.api_base_url), s.webhook_secret,
+    return OnlinePayments(StripeGateway(s.secret_key, api_base_url=s.api_base_url), s.webhook_secrets,
                           s.bank_first_above, s.connect, checkout_origin=s.api_base_url or CHECKOUT_ORIGIN)
 
 
@@ -101,13 +101,16 @@ def build_bot(settings: Settings, ctx: Context):
     if settings.telegram is None:
         return None
     from bot.app import PERSISTED, build_application
-    from bot.commands import Services
+    from bot.commands import OnlinePaymentsSetup, Services
     from bot.persistence import DatabasePersistence
     from bot.runner import BotRunner
 
     t = settings.telegram
     webhook = t.mode == "webhook"
-    app = build_application(t.token, Services(ctx, t.allowed_ids), persistence=DatabasePersistence(PERSISTED),
+    payments = build_payments(settings)
+    setup = payments and OnlinePaymentsSetup(payments.connect, payments.gateway, settings.public_base_url)
+    app = build_application(t.token, Services(ctx, t.allowed_ids, payments=setup),
+                            persistence=DatabasePersistence(PERSISTED),
                             api_base_url=t.api_base_url, polling=not webhook)
     return BotRunner(app, webhook_url=f"{settings.public_base_url}/telegram/webhook" if webhook else None,
                      webhook_secret=t.webhook_secret)

@@ -49,7 +49,7 @@ class Telegram:
 @dataclass(frozen=True)
 class Stripe:
     secret_key: str = field(repr=False)
-    webhook_secret: str = field(repr=False)
+    webhook_secrets: tuple[str, ...] = field(repr=False)  # the account endpoint's; with Connect, the Connect one's too
     connect: bool  # each contractor connects their own account; else one account for the whole install
     api_base_url: str | None  # another Stripe-compatible API (a local fake in tests)
     bank_first_above: int  # minor units: above this, bank transfer is offered before card
@@ -81,7 +81,7 @@ class Settings:
         if self.telegram:
             given += [self.telegram.token, self.telegram.webhook_secret or ""]
         if self.stripe:
-            given += [self.stripe.secret_key, self.stripe.webhook_secret]
+            given += [self.stripe.secret_key, *self.stripe.webhook_secrets]
         return [secret for secret in given if secret]
 
     @classmethod
@@ -174,11 +174,13 @@ def _stripe(env: dict[str, str]) -> Stripe | None:
         return None
     if not key.startswith(("sk_", "rk_")):
         raise SettingError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_live_... or sk_test_...)")
-    if not secret.startswith("whsec_"):
-        raise SettingError("STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret (whsec_...): "
-                           "without it no payment can be confirmed")
+    secrets = tuple(part.strip() for part in secret.split(",") if part.strip())
+    if not secrets or not all(part.startswith("whsec_") for part in secrets):
+        raise SettingError("STRIPE_WEBHOOK_SECRET must be the webhook endpoint's signing secret (whsec_...; with "
+                           "Connect, the Connect endpoint's too, comma-separated): without it no payment is confirmed")
     base = env.get("STRIPE_API_BASE_URL", "").strip()
-    return Stripe(key, secret, connect == "on", _url(base, "STRIPE_API_BASE_URL") if base else None, bank_first_above)
+    return Stripe(key, secrets, connect == "on", _url(base, "STRIPE_API_BASE_URL") if base else None,
+                  bank_first_above)
 
 
 def _port(text: str) -> int:

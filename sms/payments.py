@@ -13,9 +13,10 @@ from flask import Blueprint, current_app, redirect, render_template, request
 
 from core.checkout import Gateway, PaymentsUnavailable, start_checkout
 from core.errors import NotFound, PaystageError
+from core.payment_accounts import account_ready
 from core.provider_events import apply_news
 from sms.stripe_gateway import news_of, verified_event
-from storage.models import Job
+from storage.models import Contractor, Job
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)
@@ -26,7 +27,7 @@ class OnlinePayments:
     """How the page takes money, when it does (the app's PAYMENTS; None: the contractor's own instructions)."""
 
     gateway: Gateway
-    webhook_secret: str
+    webhook_secrets: tuple[str, ...]  # whichever of them signed a delivery
     bank_first_above: int  # minor units
     connect: bool  # each contractor's customers pay into the contractor's connected account
     checkout_origin: str  # where Pay sends the customer: the page's form may go there and nowhere else
@@ -35,8 +36,8 @@ class OnlinePayments:
         return job.contractor.payment_account if self.connect else None
 
     def takes_payments_for(self, job: Job) -> bool:
-        """With Connect, only a contractor who connected an account; the others keep their own instructions."""
-        return not self.connect or bool(job.contractor.payment_account)
+        """With Connect, only a contractor whose account can take payments; the others keep their instructions."""
+        return not self.connect or job.contractor.payment_account_ready
 
 
 @bp.post("/p/<token>/pay")
@@ -70,7 +71,7 @@ def stripe_webhook():
         return "", 404
     try:
         event = verified_event(request.get_data(), request.headers.get("Stripe-Signature", ""),
-                               payments.webhook_secret)
+                               payments.webhook_secrets)
     except ValueError:
         return "", 400
     try:
@@ -80,6 +81,31 @@ def stripe_webhook():
         return "", 500
     log.info("Stripe event %s (%s): %s", event.get("id"), event.get("type"), outcome)
     return "", 200
+
+
+@bp.get("/connect/back/<token>")
+def connect_back(token: str):
+    """A contractor back from the provider's onboarding: their page takes payments once the provider says so."""
+    ctx, payments = current_app.config["PAYSTAGE_CONTEXT"], current_app.config["PAYMENTS"]
+    try:
+        who = ctx.links.job_ref(token, ctx.clock())  # "C12": the contractor /payments made this link for
+    except NotFound:
+        who = ""
+    contractor = Contractor.get_or_none(Contractor.id == int(who[1:])) if who[:1] == "C" and who[1:].isdigit() else None
+    if payments is None or not payments.connect or contractor is None or not contractor.payment_account:
+        return render_template("connect.html", ready=None), 404
+    try:
+        ready = payments.gateway.can_take_payments(contractor.payment_account)
+    except PaymentsUnavailable:
+        ready = contractor.payment_account_ready
+    account_ready(ctx, contractor.payment_account, ready)
+    return render_template("connect.html", ready=ready)
+
+
+@bp.get("/connect/again")
+def connect_again():
+    """The provider's onboarding link was used or expired: a new one comes from /payments."""
+    return render_template("connect.html", ready=False, expired=True)
 
 
 def _refused(message: str, page_url: str, status: int):

@@ -13,7 +13,17 @@ from datetime import datetime
 import stripe
 
 from core.checkout import PaymentsUnavailable, Session, SessionRequest
-from core.provider_events import DISPUTED, EXPIRED, FAILED, IGNORED, PAID, PROCESSING, REFUNDED, PaymentNews
+from core.provider_events import (
+    ACCOUNT,
+    DISPUTED,
+    EXPIRED,
+    FAILED,
+    IGNORED,
+    PAID,
+    PROCESSING,
+    REFUNDED,
+    PaymentNews,
+)
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +32,16 @@ STRIPE_METHODS = {"card": "card", "bank": "us_bank_account"}
 OUR_METHODS = {stripe_name: ours for ours, stripe_name in STRIPE_METHODS.items()}
 EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
           "checkout.session.async_payment_failed", "checkout.session.expired", "charge.refunded",
-          "charge.dispute.created")  # what the webhook endpoint is to be sent (README)
+          "charge.dispute.created", "account.updated")  # what the webhook endpoint is to be sent (README)
 
 
 class StripeGateway:
-    def __init__(self, secret_key: str, *, api_base_url: str | None = None):
+    def __init__(self, secret_key: str, *, api_base_url: str | None = None, timeout: float | None = None):
         base = api_base_url.rstrip("/") if api_base_url else None
         # retries are safe with an idempotency key, and ride out a double tap's 409 "request in progress"
         self.client = stripe.StripeClient(secret_key, base_addresses={"api": base, "connect": base} if base else {},
-                                          max_network_retries=2)
+                                          max_network_retries=2, http_client=stripe.new_default_http_client(
+                                              timeout=timeout) if timeout else None)  # stripe's default: 80 s
 
     def create_session(self, request: SessionRequest) -> Session:
         params = {
@@ -58,20 +69,52 @@ class StripeGateway:
                                       "Please try again in a few minutes.") from error
         return Session(session.id, session.url)
 
-    def missed_events(self, since: datetime) -> Iterator[dict]:
-        """Events since `since` whose delivery to us failed: the worker applies them (once, like any other)."""
+    def create_account(self, contractor_id: int, business_name: str) -> str:
+        """A connected Express account for a contractor (Connect); its id."""
+        account = self._call(self.client.v1.accounts.create, {
+            "type": "express", "business_profile": {"name": business_name[:100]},
+            "metadata": {"contractor": str(contractor_id)}})
+        return account.id
+
+    def onboarding_link(self, account: str, *, refresh_url: str, return_url: str) -> str:
+        return self._call(self.client.v1.account_links.create, {
+            "account": account, "refresh_url": refresh_url, "return_url": return_url,
+            "type": "account_onboarding"}).url
+
+    def can_take_payments(self, account: str) -> bool:
+        return bool(self._call(self.client.v1.accounts.retrieve, account).charges_enabled)
+
+    def _call(self, method, *args):
+        try:
+            return method(*args)
+        except stripe.StripeError as error:
+            log.warning("Stripe refused %s: %s", method.__qualname__, error.__class__.__name__)
+            raise PaymentsUnavailable("Stripe did not answer just now; please try again in a few minutes.") from error
+
+    def missed_events(self, since: datetime, account: str | None = None) -> list[dict]:
+        """Events since `since` (a connected `account`'s) that Stripe has not delivered to us, oldest first: pending,
+        or refused by every attempt. The worker applies them, once like any other; PaymentsUnavailable when Stripe
+        does not answer."""
         params = {"delivery_success": False, "created": {"gte": int(since.timestamp())}, "limit": 100}
-        for event in self.client.v1.events.list(params=params).auto_paging_iter():
-            yield json.loads(json.dumps(event.to_dict()))
+        try:
+            listed = self.client.v1.events.list(params=params, options={"stripe_account": account} if account else {})
+            events = [json.loads(json.dumps(event.to_dict())) for event in listed.auto_paging_iter()]
+        except stripe.StripeError as error:  # its message can run to several lines: the class and status say enough
+            status = f", HTTP {error.http_status}" if error.http_status else ""
+            raise PaymentsUnavailable(f"Stripe did not list its undelivered events ({error.__class__.__name__}"
+                                      f"{status})") from error
+        return events[::-1]  # Stripe lists the newest first
 
 
-def verified_event(payload: bytes, signature: str, secret: str) -> dict:
-    """The event in a webhook delivery, if Stripe signed these exact bytes recently; ValueError otherwise."""
-    try:
-        event = stripe.Webhook.construct_event(payload, signature, secret)  # default tolerance: 5 minutes
-    except stripe.SignatureVerificationError as error:
-        raise ValueError("bad signature") from error
-    return event.to_dict()
+def verified_event(payload: bytes, signature: str, secrets: tuple[str, ...]) -> dict:
+    """The event in a webhook delivery, if Stripe signed these exact bytes recently with one of `secrets` (the
+    account endpoint's and, with Connect, the Connect endpoint's); ValueError otherwise."""
+    for secret in secrets:
+        try:
+            return stripe.Webhook.construct_event(payload, signature, secret).to_dict()  # tolerance: 5 minutes
+        except stripe.SignatureVerificationError:
+            continue
+    raise ValueError("bad signature")
 
 
 def news_of(event: dict) -> PaymentNews:
@@ -97,6 +140,8 @@ def news_of(event: dict) -> PaymentNews:
     elif kind == "charge.refunded":
         return PaymentNews(kind=REFUNDED, amount=int(thing.get("amount_refunded") or 0),
                            reference=thing.get("payment_intent"), **common)
+    elif kind == "account.updated":
+        return PaymentNews(kind=ACCOUNT, account=thing.get("id"), ready=bool(thing.get("charges_enabled")), **common)
     elif kind == "charge.dispute.created":
         return PaymentNews(kind=DISPUTED, amount=int(thing.get("amount") or 0), reference=thing.get("payment_intent"),
                            reason=thing.get("reason") or "", **common)

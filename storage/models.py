@@ -57,6 +57,7 @@ class Contractor(BaseModel):
     payment_instructions = TextField(default="")
     created_at = UtcDateTimeField()
     payment_account = CharField(max_length=64, null=True)  # a connected Stripe account: their customers pay into it
+    payment_account_ready = BooleanField(default=False)  # the account finished onboarding and can take payments
 
 
 class Customer(BaseModel):

@@ -42,9 +42,9 @@ def buttons(message: dict) -> dict[str, str]:
     return {b["text"]: b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row}
 
 
-def start_bot(api, ctx, *, persistence=None, allowed_ids=None) -> BotRunner:
-    app = build_application(TOKEN, Services(ctx, allowed_ids), persistence=persistence, api_base_url=api.base_url,
-                            polling=False)
+def start_bot(api, ctx, *, persistence=None, allowed_ids=None, payments=None) -> BotRunner:
+    app = build_application(TOKEN, Services(ctx, allowed_ids, payments=payments), persistence=persistence,
+                            api_base_url=api.base_url, polling=False)
     runner = BotRunner(app)
     runner.start()
     return runner

@@ -50,14 +50,14 @@ class Shop:
     def __init__(self, ctx, stripe_api: FakeStripeAPI, bank_first_above: int = 1_000 * DOLLARS):
         self.ctx, self.stripe = ctx, stripe_api
         self.payments = OnlinePayments(StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url),
-                                       webhook_secret="", bank_first_above=bank_first_above, connect=False,
+                                       webhook_secrets=(), bank_first_above=bank_first_above, connect=False,
                                        checkout_origin=stripe_api.base_url)
         self.app = create_app(ctx, public_base_url="http://127.0.0.1", twilio_auth_token="t", payments=self.payments)
         self.server = web_server(self.app, "127.0.0.1", 0)
         self.base = f"http://127.0.0.1:{self.server.effective_port}"
         self.app.config["PUBLIC_BASE_URL"] = self.base
         secret = stripe_api.add_endpoint(self.base + "/stripe/webhook")
-        self.payments = OnlinePayments(**{**self.payments.__dict__, "webhook_secret": secret})
+        self.payments = OnlinePayments(**{**self.payments.__dict__, "webhook_secrets": (secret,)})
         self.app.config["PAYMENTS"] = self.payments
         self.thread = threading.Thread(target=self.server.run, name="shop", daemon=True)
         self.thread.start()
@@ -197,7 +197,7 @@ def test_a_forged_or_replayed_webhook_is_400_and_changes_nothing(shop, removal_d
     wait_for(lambda: shop.stripe.held)
     event = shop.stripe.events[-1]
     body = json.dumps(event)
-    secret = shop.payments.webhook_secret
+    [secret] = shop.payments.webhook_secrets
     header = {"unsigned": "", "wrong secret": sign(body, "whsec_someone_else"),
               "tampered": sign(body, secret), "old": sign(body, secret, int(time.time()) - 301)}[forge]
     sent = body.replace('"paid"', '"paid" ') if forge == "tampered" else body

@@ -3,6 +3,7 @@ account a contractor connects."""
 from peewee import (
     AutoField,
     BigIntegerField,
+    BooleanField,
     CharField,
     DateTimeField,
     ForeignKeyField,
@@ -24,6 +25,7 @@ def up(migrator, db):
 
     migrator.migrate(
         migrator.add_column("contractor", "payment_account", CharField(max_length=64, null=True)),
+        migrator.add_column("contractor", "payment_account_ready", BooleanField(default=False)),
         # a refund is a negative payment naming the one it gives money back from
         migrator.add_column("payment", "refund_of_id", ForeignKeyField(Payment, null=True, field=Payment.id,
                                                                        on_delete="CASCADE")),
