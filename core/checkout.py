@@ -107,9 +107,9 @@ def start_checkout(ctx: Context, gateway: Gateway, ref: str, choice: str, method
         require_active(job)
         view = job_view(job, now)
         option = next((o for o in pay_options(view) if o.choice == choice), None)
-        if option is None:
-            raise Conflict("There is nothing to pay on this job right now." if not view.processing else
-                           "Your bank transfer is on its way; there is nothing else to pay right now.")
+        if option is None:  # paid meanwhile, on its way by bank transfer, or a stale form
+            raise Conflict("There is nothing to pay on this job right now." if not pay_options(view) else
+                           "That payment is not open any more. Your page shows what you can pay now.")
         if method == "bank" and view.currency not in BANK_CURRENCIES:
             raise InvalidInput("Bank transfer is not available for this currency. Pay by card.")
         checkout = _reusable(job, option, method, now) or _new_checkout(job, option, method, account, now)

@@ -67,6 +67,9 @@ def balance(job: JobView, link: str) -> str:
                 lines.append(f"Due now: {money(job, job.due_now_amount)}{_due_now(job, s)}.")
             else:
                 lines.append("Nothing is due right now.")
+            if job.processing:
+                on_its_way = sum(m.open_amount for m in job.processing)
+                lines.append(f"On its way: {money(job, on_its_way)} by bank transfer (processing).")
         lines.append(f"Pay here: {link}" if due else f"Details: {link}")
         return "\n".join(lines)
 

@@ -234,3 +234,25 @@ def test_money_for_a_cancelled_job_is_still_recorded_and_the_contractor_told(ctx
     assert Payment.get(Payment.reference == "pi_c").amount == 1_000 * DOLLARS
     assert AuditRecord.select().where(AuditRecord.kind == "payment_on_cancelled_job").exists()
     assert outbox("payment_received")
+
+
+def test_a_processing_bank_transfer_shows_in_bal_plan_and_the_job_card(ctx, contractor, removal_due, gateway):
+    from bot.texts import job_card
+    from core import replies
+
+    start_checkout(ctx, gateway, removal_due, "due", "bank", page_url=PAGE)
+    apply_news(ctx, news(PROCESSING, Checkout.get(), reference="pi_p"))
+    job = job_status(ctx, contractor, removal_due)
+    assert "On its way: $1,000.00 by bank transfer (processing)." in replies.balance(job, "https://pay.example/p/x")
+    assert "Nothing is due right now." in replies.balance(job, "https://pay.example/p/x")
+    assert "bank transfer processing" in replies.plan(job, "https://pay.example/p/x")
+    assert "bank transfer processing" in job_card(job)
+
+
+def test_a_milestone_already_processing_is_not_offered_again(ctx, contractor, removal_due, gateway):
+    start_checkout(ctx, gateway, removal_due, "due", "bank", page_url=PAGE)
+    apply_news(ctx, news(PROCESSING, Checkout.get(), reference="pi_q"))
+    options = pay_options(job_status(ctx, contractor, removal_due))
+    assert [(o.choice, [m.label for m in o.milestones]) for o in options] == [("next", ["After Installation"])]
+    with pytest.raises(Conflict):
+        start_checkout(ctx, gateway, removal_due, "due", "card", page_url=PAGE)
