@@ -126,9 +126,11 @@ def start_checkout(ctx: Context, gateway: Gateway, ref: str, choice: str, method
         Checkout.update(state="broken", updated_at=ctx.clock()).where(
             Checkout.id == checkout.id, Checkout.state == "creating").execute()
         raise
-    # a webhook may have moved it on already (paid, processing): only a checkout still being made becomes open
-    Checkout.update(session_id=session.id, url=session.url, state="open", updated_at=ctx.clock()).where(
-        Checkout.id == checkout.id, Checkout.state == "creating").execute()
+    with db.atomic():
+        Checkout.update(session_id=session.id, url=session.url, updated_at=ctx.clock()).where(
+            Checkout.id == checkout.id).execute()
+        # a webhook may have moved it on already (paid, processing): only a checkout still being made becomes open
+        Checkout.update(state="open").where(Checkout.id == checkout.id, Checkout.state == "creating").execute()
     return session.url
 
 

@@ -256,3 +256,17 @@ def test_a_milestone_already_processing_is_not_offered_again(ctx, contractor, re
     assert [(o.choice, [m.label for m in o.milestones]) for o in options] == [("next", ["After Installation"])]
     with pytest.raises(Conflict):
         start_checkout(ctx, gateway, removal_due, "due", "card", page_url=PAGE)
+
+
+def test_a_webhook_that_overtakes_the_sessions_own_answer_is_not_undone(ctx, contractor, removal_due, gateway):
+    """Stripe may deliver an event before its answer to the create call reaches us: the event wins."""
+
+    class Overtaken:  # the real gateway, with the customer paying while its answer is on the way back
+        def create_session(self, request):
+            session = gateway.create_session(request)
+            apply_news(ctx, news(PAID, checkout_id=request.checkout_id, amount=request.amount, reference="pi_fast"))
+            return session
+
+    start_checkout(ctx, Overtaken(), removal_due, "due", "card", page_url=PAGE)
+    assert Checkout.get().state == "paid" and Checkout.get().session_id
+    assert state(ctx, contractor, removal_due)[1] == ("paid", 1_000 * DOLLARS)
