@@ -81,6 +81,26 @@ def build_payments(settings: Settings):
                           s.bank_first_above, s.connect, checkout_origin=s.api_base_url or CHECKOUT_ORIGIN)
 
 
+def build_reconciliation(settings: Settings, ctx: Context):
+    """The worker's catch-up with Stripe, the events its webhook missed; None without Stripe."""
+    if settings.stripe is None:
+        return None
+    from sms.reconciliation import Reconciliation
+    from sms.stripe_gateway import StripeGateway
+
+    s = settings.stripe
+    # a Stripe that hangs holds up only the next try, not a worker stopping for minutes (its default: 80 s a call)
+    gateway = StripeGateway(s.secret_key, api_base_url=s.api_base_url, timeout=10)
+    return Reconciliation(ctx, gateway, connect=s.connect)
+
+
+def build_worker(settings: Settings, ctx: Context):
+    """The loop, the dispatcher and, with Stripe, the reconciliation: for `paystage worker` and `paystage run`."""
+    from paystage.worker import Worker
+
+    return Worker(ctx, build_dispatcher(settings), reconcile=build_reconciliation(settings, ctx))
+
+
 def web_server(app, host: str, port: int):
     """The waitress server of `paystage run` and `paystage web`: the same limits whichever serves the app.
 
@@ -118,8 +138,6 @@ def build_bot(settings: Settings, ctx: Context):
 
 def run_all(settings: Settings) -> None:
     """`paystage run`: the web app, the bot and the worker in one process, on one database, until stopped."""
-    from paystage.worker import Worker
-
     open_storage(settings)
     ctx = build_context(settings)
     bot = build_bot(settings, ctx)
@@ -129,7 +147,7 @@ def run_all(settings: Settings) -> None:
 
         web.register_blueprint(webhook_blueprint(settings.telegram.webhook_secret, bot))
     server = web_server(web, settings.host, settings.port)
-    worker = Worker(ctx, build_dispatcher(settings))
+    worker = build_worker(settings, ctx)
     stopping = _stop_on_signals()
     threading.Thread(target=server.run, name="web", daemon=True).start()
     worker.start()
@@ -157,11 +175,9 @@ def run_web(settings: Settings) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    """`paystage worker`: the loop and the dispatcher until SIGTERM or Ctrl-C."""
-    from paystage.worker import Worker
-
+    """`paystage worker`: the loop, the dispatcher and the reconciliation until SIGTERM or Ctrl-C."""
     open_storage(settings)
-    worker = Worker(build_context(settings), build_dispatcher(settings))
+    worker = build_worker(settings, build_context(settings))
     stopping = _stop_on_signals()
     worker.start()
     stopping.wait()

@@ -12,14 +12,23 @@ meanwhile — and late jobs run late rather than being dropped
 The dispatcher is a thread of its own rather than a scheduler job: a drain
 can take longer than the poll interval, and it must be woken at once when the
 loop queues something.
+
+With online payments the worker also reconciles: every `reconcile_every`,
+and once at start, it applies what the payment provider could not deliver to
+the web app (down, or answering 500). An event is applied once however it
+arrives, so a webhook that gets through later changes nothing. A provider
+outage is one line in the log and another try at the next run.
 """
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta, timezone
+from typing import Protocol
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
+from core.checkout import PaymentsUnavailable
 from core.context import Context
 from core.dispatcher import Dispatcher
 from core.loop import turn
@@ -29,33 +38,46 @@ from storage.models import db
 log = logging.getLogger(__name__)
 
 
+class Reconcile(Protocol):
+    def __call__(self, *, stopping: Callable[[], bool]) -> object:
+        """Apply the provider's undelivered events (until `stopping()`); PaymentsUnavailable when it is down."""
+
+
 class Worker:
     def __init__(self, ctx: Context, dispatcher: Dispatcher, *, scan_every: timedelta = timedelta(seconds=30),
-                 poll: float = 0.2):
+                 poll: float = 0.2, reconcile: Reconcile | None = None,
+                 reconcile_every: timedelta = timedelta(minutes=5)):
         self.ctx = ctx
         self.dispatcher = dispatcher
         self.scan_every = scan_every
         self.poll = poll
+        self._reconcile = reconcile
+        self.reconcile_every = reconcile_every
         self.scheduler = BackgroundScheduler(
             timezone=timezone.utc, job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1})
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._scanning = threading.Lock()  # held for a whole scan, so stop() can wait for one in flight
+        self._reconciling = threading.Lock()  # likewise for a reconciliation
         self._thread = threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
 
     def start(self) -> None:
         self.scheduler.add_job(self.scan, "interval", seconds=self.scan_every.total_seconds(), id="scan",
                                replace_existing=True, next_run_time=self.ctx.clock())
+        if self._reconcile:
+            self.scheduler.add_job(self.reconcile, "interval", seconds=self.reconcile_every.total_seconds(),
+                                   id="reconcile", replace_existing=True, next_run_time=self.ctx.clock())
         self.scheduler.start()
         self._thread.start()
-        log.info("worker started: scan every %s, dispatcher polling every %.2fs", self.scan_every, self.poll)
+        log.info("worker started: scan every %s, dispatcher polling every %.2fs%s", self.scan_every, self.poll,
+                 f", reconciling payments every {self.reconcile_every}" if self._reconcile else "")
 
     def stop(self) -> None:
         """Stop taking work; a scan or a send in flight finishes first."""
         self._stop.set()
         # Not shutdown(wait=True): it holds the scheduler's lock while it waits, and a scan in flight needs
         # that lock to add its next-moment job. Waiting for the scan ourselves avoids that deadlock.
-        with self._scanning:
+        with self._scanning, self._reconciling:
             self.scheduler.shutdown(wait=False)
         self._wake.set()
         self._thread.join()
@@ -77,6 +99,21 @@ class Worker:
             self._wake.set()
         if upcoming is not None:
             self.scheduler.add_job(self.scan, "date", run_date=upcoming, id="next-moment", replace_existing=True)
+
+    def reconcile(self) -> None:
+        """Apply what the payment provider could not deliver to the web app; an outage waits for the next run."""
+        with self._reconciling:
+            if self._stop.is_set() or self._reconcile is None:
+                return
+            try:
+                with db.connection_context():
+                    self._reconcile(stopping=self._stop.is_set)
+            except PaymentsUnavailable as error:
+                log.warning("reconciling payments: %s; trying again in %s", error, self.reconcile_every)
+            except Exception:
+                log.exception("reconciling payments failed; trying again in %s", self.reconcile_every)
+            else:
+                self._wake.set()  # a payment it recorded queued a receipt
 
     def _dispatch_until_stopped(self) -> None:
         # one connection for the thread's life: opening and closing one every poll would make SQLite

@@ -7,7 +7,6 @@ not put it in messages, and the process's log redacts it anyway.
 
 import json
 import logging
-from collections.abc import Iterator
 from datetime import datetime
 
 import stripe
