@@ -7,6 +7,7 @@ from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.messages import describe_trigger, format_when
 from core.money import format_money
+from core.sms_text import Squeeze, format_phone, restates_trigger
 from core.views import job_view, price_history
 from storage.models import Job
 
@@ -35,6 +36,13 @@ def payment_page(token: str):
     def money(cents: int) -> str:
         return format_money(cents, view.currency, view.locale)
 
+    def named(m) -> tuple[str, str]:
+        """A milestone's name and what it is tied to; said once when the label only restates the trigger."""
+        tied_to = describe_trigger(m, view)
+        if restates_trigger(m, view, Squeeze()):  # "Before Measurement" over "before Measurement (Thu, Dec 3)"
+            return tied_to[:1].upper() + tied_to[1:], ""
+        return m.label, tied_to
+
     history = [(format_date(change.at, "medium", locale=view.locale), change, money(change.old_total),
                 money(change.new_total)) for change in price_history(job)]
     payments = current_app.config["PAYMENTS"]
@@ -44,4 +52,4 @@ def payment_page(token: str):
     return render_template("payment.html", job=view, money=money, history=history, options=options, token=token,
                            returned=checkout_state(ref, request.args.get("checkout", "")),
                            when=lambda moment: format_when(moment, view) if moment else "not scheduled yet",
-                           tied_to=lambda m: describe_trigger(m, view))
+                           named=named, phone=format_phone(view.business_phone, view))

@@ -92,3 +92,53 @@ def test_a_link_names_one_job_and_its_signature_cannot_be_moved_to_another(ctx, 
     client = create_app(ctx, public_base_url="https://pay.example", twilio_auth_token="t").test_client()
     assert client.get("/p/" + forged).status_code == 404
     assert re.fullmatch(r"J-\w+\.\d+\.[\w-]{24}", token)  # 144 bits of signature: not guessable
+
+
+def milestones_of(html: str) -> str:
+    """The Payments list of the page, as text: its tags dropped, its spaces squeezed."""
+    section = html.split("<h2>Payments</h2>", 1)[1].split("</ol>", 1)[0]
+    return " ".join(re.sub(r"<[^>]+>", " ", section).split())
+
+
+def test_the_contractors_phone_is_written_as_the_customer_dials_it(client, ctx, contractor, planned):
+    mark_event_done(ctx, contractor, planned, "Removal")  # something due: the page says whom to call about it
+    html = page(client, path(ctx, planned))[1]
+    assert html.count('<a href="tel:+14155550100">(415) 555-0100</a>') == 2
+    assert "+14155550100<" not in html and "+14155550100." not in html  # never the raw E.164 as text
+
+
+def test_without_a_phone_the_page_does_not_ask_to_call_the_business_by_name(client, ctx, contractor, planned):
+    from storage.models import Contractor
+
+    Contractor.update(phone="").execute()
+    mark_event_done(ctx, contractor, planned, "Removal")
+    html = page(client, path(ctx, planned))[1]
+    assert "Questions? Reply to the text message.</p>" in html and "call Granite" not in html and "tel:" not in html
+
+
+def test_a_label_that_only_restates_its_trigger_is_said_once(client, ctx, planned):
+    payments = milestones_of(page(client, path(ctx, planned))[1])
+    assert payments.startswith("Before Measurement (Thu, Dec 3) $1,000.00 Upcoming After Removal $1,000.00")
+    assert "before Measurement" not in payments and "after Removal" not in payments
+
+
+def test_a_label_of_its_own_keeps_what_it_is_tied_to_beside_it(client, ctx, contractor, countertop_job):
+    from core.plans import send_plan, set_plan
+
+    set_plan(ctx, contractor, countertop_job, "25% deposit before measurement, 75% after installation")
+    send_plan(ctx, contractor, countertop_job)
+    payments = milestones_of(page(client, path(ctx, countertop_job))[1])
+    assert payments.startswith("Deposit before Measurement (Thu, Dec 3) $1,000.00")
+
+
+def test_a_partly_paid_payment_says_what_is_left_of_it(client, ctx, contractor, planned):
+    record_payment(ctx, contractor, planned, 40_000, "cash")
+    payments = milestones_of(page(client, path(ctx, planned))[1])
+    assert payments.startswith("Before Measurement (Thu, Dec 3) $400.00 paid, $600.00 left $1,000.00 Partly paid")
+
+
+def test_only_the_payments_due_now_are_marked_in_the_list(client, ctx, clock, contractor, planned):
+    clock.advance(days=9)
+    mark_event_done(ctx, contractor, planned, "Removal")  # the deposit (before Measurement) and Removal's are due
+    html = page(client, path(ctx, planned))[1]
+    assert html.count('<li class="due-now">') == 2 and len(re.findall("<li[ >]", html)) == 3 + 3  # and 3 events
