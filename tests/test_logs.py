@@ -18,7 +18,7 @@ from twilio.request_validator import RequestValidator
 from paystage.logs import REDACTED, RedactingFormatter
 from paystage.settings import Settings
 from tests.fakes import FakeBotAPI, FakeTwilioAPI
-from tests.test_run import ROOT, free_port
+from tests.run_harness import ROOT, free_port
 
 TOKEN = f"123456789:AAE{secrets.token_urlsafe(24)}"
 

@@ -28,8 +28,8 @@ from sms.reconciliation import Reconciliation
 from sms.stripe_gateway import StripeGateway
 from storage.models import Contractor, OutboxMessage, Payment, ProviderEvent
 from tests.fakes import FakeStripeAPI
+from tests.run_harness import free_port
 from tests.test_pay_from_page import Shop, request, wait_for
-from tests.test_run import free_port
 
 ALWAYS = DeliveryPolicy(quiet_hours=QuietHours.parse("off"), sms_interval=None, telegram_chat_interval=None,
                         telegram_interval=None)

@@ -5,96 +5,20 @@ the contractor in Telegram (polling), the customer by SMS (signed webhooks),
 every text leaving through the worker's outbox to the fake Twilio.
 """
 
-import os
 import re
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.parse
-import urllib.request
-import xml.etree.ElementTree as ET
-from itertools import count
-from pathlib import Path
 
 import pytest
-from twilio.request_validator import RequestValidator
 
 from tests.fakes import FakeBotAPI, FakeTwilioAPI
-
-ROOT = Path(__file__).resolve().parent.parent
-CHAT = 555
-DANA = "+14155550134"
-sids = (f"SM{n:032d}" for n in count(1))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Story:
-    def __init__(self, telegram: FakeBotAPI, twilio: FakeTwilioAPI, base: str):
-        self.telegram, self.twilio, self.base = telegram, twilio, base
-
-    def say(self, text: str, reply_to: int | None = None) -> dict:
-        """The contractor sends `text`; returns the bot's next message in the chat."""
-        before = len(self.telegram.sent)
-        self.telegram.push_message(CHAT, text, first_name="Granite & Co", reply_to=reply_to)
-        return self.telegram.wait_for_sent(before + 1, timeout=20)[before]
-
-    def tap(self, message: dict, label: str) -> dict:
-        before = len(self.telegram.sent)
-        data = {b["text"]: b["callback_data"] for row in message["reply_markup"]["inline_keyboard"] for b in row}
-        self.telegram.push_callback(CHAT, message["message_id"], data[label])
-        return self.telegram.wait_for_sent(before + 1, timeout=20)[before]
-
-    def texts_after(self, before: int, count_: int = 1) -> list[str]:
-        return [m["body"] for m in self.twilio.wait_for(before + count_, timeout=20)[before:]]
-
-    def customer_texts(self, body: str) -> str | None:
-        form = {"MessageSid": next(sids), "From": DANA, "To": "+14155550100", "Body": body}
-        signature = RequestValidator(self.twilio.auth_token).compute_signature(self.base + "/sms/inbound", form)
-        request = urllib.request.Request(self.base + "/sms/inbound", data=urllib.parse.urlencode(form).encode(),
-                                         headers={"X-Twilio-Signature": signature})
-        with urllib.request.urlopen(request, timeout=10) as response:
-            message = ET.fromstring(response.read()).find("Message")
-        return message.text if message is not None else None
+from tests.run_harness import paystage_run
 
 
 @pytest.fixture
 def running(tmp_path):
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    with FakeBotAPI() as telegram, FakeTwilioAPI() as twilio:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("PAYSTAGE_", "DATABASE_URL", "TWILIO_", "TELEGRAM_"))}
-        env.update(PAYSTAGE_DATA_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
-                   PORT=str(port), PUBLIC_BASE_URL=base, PAYSTAGE_QUIET_HOURS="off", PAYSTAGE_SMS_PER_SECOND="0",
-                   TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
-                   TWILIO_FROM_NUMBER="+14155550100", TWILIO_API_BASE_URL=twilio.base_url,
-                   TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
-                   PYTHONUNBUFFERED="1")
-        log = open(tmp_path / "run.log", "w")
-        process = subprocess.Popen([sys.executable, "-m", "paystage.cli", "run"], env=env, cwd=ROOT,
-                                   stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while not telegram.calls_to("getUpdates"):
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError("paystage run did not start:\n" + (tmp_path / "run.log").read_text())
-                time.sleep(0.1)
-            yield Story(telegram, twilio, base), process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-            log.close()
+    with FakeBotAPI() as telegram, FakeTwilioAPI() as twilio, paystage_run(tmp_path, telegram, twilio) as started:
+        yield started
 
 
 def test_paystage_run_carries_the_countertop_story_both_ways(running, tmp_path):
