@@ -39,22 +39,26 @@ class Reconciliation:
         done: Counter = Counter()
         accounts, unanswered = self._accounts(), []
         for account in accounts:
+            if stopping():
+                break
             try:
                 events = self.gateway.missed_events(since, account)
-            except PaymentsUnavailable as error:  # one account's trouble does not hold up the others
-                unanswered.append(error)
+            except PaymentsUnavailable as error:
+                if account is None:
+                    raise  # Stripe itself, or our key: every account would fail the same way
+                unanswered.append(error)  # one connected account's trouble (revoked, say) holds up no other
                 continue
             for event in events:
                 if stopping():
-                    return done
+                    break
                 done[self._apply(event)] += 1
         news = {outcome: n for outcome, n in done.items() if outcome != "duplicate"}
         if news:
             log.info("applied Stripe events the webhook missed: %s",
                      ", ".join(f"{n} {outcome}" for outcome, n in sorted(news.items())))
         if unanswered:
-            of = f" (for {len(unanswered)} of {len(accounts)} accounts)" if len(accounts) > 1 else ""
-            raise PaymentsUnavailable(f"{unanswered[0]}{of}")
+            raise PaymentsUnavailable(f"{unanswered[0]} (for {len(unanswered)} of {len(accounts) - 1} connected "
+                                      "accounts)")
         return done
 
     def _accounts(self) -> list[str | None]:

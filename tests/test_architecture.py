@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-FRONT_END_PACKAGES = {"flask", "telegram", "twilio", "werkzeug", "apscheduler"}
+FRONT_END_PACKAGES = {"flask", "telegram", "twilio", "stripe", "werkzeug", "apscheduler"}  # provider SDKs: sms/, bot/
 # Where SQL may live: the storage layer, the pure core (which has none, but is checked elsewhere),
 # the tests, the application wiring, and the benchmarks (they read query plans with EXPLAIN).
 SQL_ALLOWED = {"storage", "core", "tests", "paystage", "bench"}

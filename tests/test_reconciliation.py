@@ -11,13 +11,13 @@ from datetime import timedelta
 
 import pytest
 
-from core.checkout import start_checkout
+from core.checkout import PaymentsUnavailable, start_checkout
 from core.clock import system_clock
 from core.context import Actor, Context
 from core.delivery import LoggingSender
 from core.dispatcher import DeliveryPolicy, Dispatcher
 from core.events import add_event
-from core.jobs import Item, create_job, job_status
+from core.jobs import Item, create_job, job_status, register_contractor
 from core.links import PaymentLinks
 from core.plans import send_plan, set_plan
 from core.quiet_hours import QuietHours
@@ -154,22 +154,25 @@ def test_a_stripe_outage_is_one_line_in_the_log_and_the_next_run_catches_up(live
     assert worker._thread.is_alive() and worker.scheduler.get_job("reconcile") is not None
 
 
-def test_a_connected_accounts_missed_payment_is_asked_for_as_that_account(live, contractor, stripe_api, gateway):
+def test_each_connected_accounts_missed_payments_are_asked_for_as_that_account(live, contractor, stripe_api, gateway):
     ref = deposit_due(live, contractor)
     account = gateway.create_account(int(contractor.key), "Granite & Co")
     stripe_api.complete_onboarding(account)
-    Contractor.update(payment_account=account, payment_account_ready=True).execute()
+    Contractor.update(payment_account=account, payment_account_ready=True).where(
+        Contractor.id == int(contractor.key)).execute()
+    register_contractor(live, business_name="Gone Tiling", telegram_id=556)
+    Contractor.update(payment_account="acct_0Revoked").where(Contractor.telegram_id == 556).execute()
     stripe_api.add_endpoint(f"http://127.0.0.1:{free_port()}/stripe/webhook", connect=True)  # down
     checkout_url = start_checkout(live, gateway, ref, "due", "card", page_url="https://pay.example/p/x",
                                   account=account)
     pay_at_checkout(checkout_url)
     stripe_api.wait_for_deliveries(1)  # refused
 
-    done = Reconciliation(live, gateway, connect=True)()
-    assert done["paid"] == 1
+    with pytest.raises(PaymentsUnavailable, match=r"HTTP 403.*1 of 2 connected accounts"):
+        Reconciliation(live, gateway, connect=True)()  # a revoked account is told of, and holds up no other
     assert [p.amount for p in online_payments()] == [100_000]
-    listed = [r for r in stripe_api.requests if r["path"] == "/v1/events"]
-    assert [r["account"] for r in listed] == [None, account]
+    listed = [r["account"] for r in stripe_api.requests if r["path"] == "/v1/events"]
+    assert listed == [None, "acct_0Revoked", account]  # the revoked one first: "0" sorts before any "acct_1..."
 
 
 def test_paystage_worker_reconciles_with_stripe_settings_only(live, tmp_path):
