@@ -73,7 +73,7 @@ class Worker:
                  f", reconciling payments every {self.reconcile_every}" if self._reconcile else "")
 
     def stop(self) -> None:
-        """Stop taking work; a scan or a send in flight finishes first."""
+        """Stop taking work; a scan, a send or a reconciliation in flight finishes first (the last between events)."""
         self._stop.set()
         # Not shutdown(wait=True): it holds the scheduler's lock while it waits, and a scan in flight needs
         # that lock to add its next-moment job. Waiting for the scan ourselves avoids that deadlock.
