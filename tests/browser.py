@@ -5,7 +5,9 @@ A test module loads these fixtures with `pytest_plugins = ["tests.browser"]`.
 - `browser`: one headless Chromium for the whole run, launched from /usr/bin/chromium. Never
   `playwright install`: it downloads a browser of its own, which this network refuses.
 - `live_server`: the Flask app of the test's `ctx`, served by `paystage.app.web_server` (the waitress server
-  of `paystage run`, with its limits) on an ephemeral 127.0.0.1 port.
+  of `paystage run`, with its limits) on an ephemeral 127.0.0.1 port: tests/shop.py's `Shop`. A test that also
+  asks for `stripe_api` gets the app taking payments through that fake Stripe, whose checkout page the browser
+  goes to and comes back from.
 - `phone`: a fresh 390x844 page (an iPhone 12-15's viewport) on that server, which records every console
   message and page error, and saves full-page screenshots to docs/screens/.
 
@@ -14,11 +16,12 @@ one line (tests/conftest.py); `.ci/run` installs Chromium where it can.
 """
 
 import importlib.util
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from tests.shop import Shop, fake_stripe_api  # noqa: F401 (the stripe_api fixture, for the tests that pay)
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[1] / "docs" / "screens"
@@ -63,21 +66,13 @@ def browser():
 
 
 @pytest.fixture
-def live_server(ctx):
-    """The app on http://127.0.0.1:<port>, served the way `paystage run` serves it; its base URL."""
-    from paystage.app import web_server
-    from sms.app import create_app
-
-    app = create_app(ctx, public_base_url="http://127.0.0.1", twilio_auth_token="t")
-    server = web_server(app, "127.0.0.1", 0)
-    base_url = f"http://127.0.0.1:{server.effective_port}"
-    app.config["PUBLIC_BASE_URL"] = base_url
-    thread = threading.Thread(target=server.run, name="live-server", daemon=True)
-    thread.start()
-    yield base_url
-    server.close()  # the loop ends once the browser's connections are gone (`phone` closes them first)
-    server.task_dispatcher.shutdown()
-    thread.join(timeout=5)
+def live_server(request, ctx):
+    """The app on http://127.0.0.1:<port>, served the way `paystage run` serves it (tests/shop.py's Shop); with
+    payments through the fake Stripe when the test asks for `stripe_api` too."""
+    stripe_api = request.getfixturevalue("stripe_api") if "stripe_api" in request.fixturenames else None
+    shop = Shop(ctx, stripe_api)
+    yield shop
+    shop.close()  # after `phone` closed the browser's connections
 
 
 @dataclass
@@ -116,7 +111,7 @@ def phone(browser, live_server):
     """A 390x844 page with its own cookies and cache, recording console messages and page errors."""
     context = browser.new_context(viewport=PHONE_VIEWPORT, device_scale_factor=1, is_mobile=True, has_touch=True)
     page = context.new_page()
-    phone = Phone(page, live_server)
+    phone = Phone(page, live_server.base)
     page.on("console", lambda message: phone.heard(message))
     page.on("pageerror", lambda error: phone.problems.append(f"page error: {error}"))
     page.on("requestfailed", lambda request: phone.problems.append(f"request failed: {request.url}"))

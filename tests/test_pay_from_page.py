@@ -2,11 +2,7 @@
 
 import json
 import re
-import threading
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 
 import pytest
 
@@ -14,82 +10,10 @@ from core.events import mark_event_done
 from core.jobs import job_status
 from core.payments import record_payment
 from core.pricing import PriceChange, apply_price_change
-from paystage.app import web_server
 from sms.app import create_app
-from sms.payments import OnlinePayments
-from sms.stripe_gateway import StripeGateway
 from storage.models import Checkout, Payment, ProviderEvent
-from tests.fakes import FakeStripeAPI
 from tests.fakes.stripe_api import sign
-
-DOLLARS = 100
-
-
-class NoRedirects(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):
-        return None
-
-
-http = urllib.request.build_opener(NoRedirects)
-
-
-def request(url: str, form: dict | None = None, headers: dict | None = None, body: bytes | None = None):
-    """(status, headers, text) of a GET, or a POST of `form` or `body`, without following redirects."""
-    data = body if body is not None else urllib.parse.urlencode(form).encode() if form is not None else None
-    try:
-        with http.open(urllib.request.Request(url, data=data, headers=headers or {}), timeout=10) as response:
-            return response.status, response.headers, response.read().decode()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers, error.read().decode()
-
-
-class Shop:
-    """The app with Stripe payments on a real port, the fake Stripe delivering to it."""
-
-    def __init__(self, ctx, stripe_api: FakeStripeAPI, bank_first_above: int = 1_000 * DOLLARS):
-        self.ctx, self.stripe = ctx, stripe_api
-        self.payments = OnlinePayments(StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url),
-                                       webhook_secrets=(), bank_first_above=bank_first_above, connect=False,
-                                       checkout_origin=stripe_api.base_url)
-        self.app = create_app(ctx, public_base_url="http://127.0.0.1", twilio_auth_token="t", payments=self.payments)
-        self.server = web_server(self.app, "127.0.0.1", 0)
-        self.base = f"http://127.0.0.1:{self.server.effective_port}"
-        self.app.config["PUBLIC_BASE_URL"] = self.base
-        secret = stripe_api.add_endpoint(self.base + "/stripe/webhook")
-        self.payments = OnlinePayments(**{**self.payments.__dict__, "webhook_secrets": (secret,)})
-        self.app.config["PAYMENTS"] = self.payments
-        self.thread = threading.Thread(target=self.server.run, name="shop", daemon=True)
-        self.thread.start()
-
-    def page(self, ref: str, query: str = "") -> str:
-        status, _, html = request(f"{self.base}/p/{self.ctx.links.token(ref, self.ctx.clock())}{query}")
-        assert status == 200
-        return html
-
-    def tap_pay(self, ref: str, choice: str, method: str) -> tuple[int, str]:
-        """The customer taps a Pay button; (status, where they are sent or the page's text)."""
-        url = f"{self.base}/p/{self.ctx.links.token(ref, self.ctx.clock())}/pay"
-        status, headers, text = request(url, {"choice": choice, "method": method})
-        return status, headers.get("Location") or text
-
-    def checkout(self, checkout_url: str, method: str) -> str:
-        """At Stripe's page the customer pays by `method` (card, us_bank_account); where they are sent back."""
-        status, headers, _ = request(checkout_url + "/pay", {"method": method})
-        assert status == 303
-        return headers["Location"]
-
-    def close(self):
-        self.server.close()
-        self.server.task_dispatcher.shutdown()
-        self.thread.join(timeout=5)
-
-
-@pytest.fixture
-def stripe_api(clock):
-    with FakeStripeAPI() as api:
-        api.clock = lambda: clock().timestamp()  # sessions expire by the test's clock; signatures use real time
-        yield api
+from tests.shop import DOLLARS, Shop, fake_stripe_api, request  # noqa: F401 (the stripe_api fixture)
 
 
 @pytest.fixture
