@@ -81,7 +81,10 @@ def recalculate(total: int, slots: list[Slot]) -> Allocation:
         shared = [i for i in open_ if slots[i].percent is not None]
         for i, part in zip(shared, split(left, [slots[i].percent for i in shared])):
             amounts[i] = part
-        short = [i for i in open_ if amounts[i] < slots[i].paid]
+        # Rule 3, and its edge: a partly paid milestone whose new amount is exactly what was paid is now fully
+        # paid, so it keeps that amount (rule 2) and the others share the rest without it. Leaving it in the
+        # split would let a second, identical recalculation move a cent (found by a property test).
+        short = [i for i in open_ if slots[i].paid > 0 and amounts[i] <= slots[i].paid]
         if not short:
             break
         frozen.update((i, slots[i].paid) for i in short)
