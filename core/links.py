@@ -15,6 +15,10 @@ from datetime import datetime, timedelta
 from core.errors import NotFound
 
 DEFAULT_TTL = timedelta(days=90)
+# What a customer at a dead link reads. "Text PAY" alone did not say to whom: the texts come from our number.
+NEW_LINK = "To get a new one, reply PAY to the text you got from your contractor."
+NOT_VALID = f"This payment link is not valid. {NEW_LINK}"
+EXPIRED = f"This payment link has expired. {NEW_LINK}"
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,9 @@ class PaymentLinks:
         # bytes, not str: compare_digest raises on a str that is not ASCII, and a link is typed by strangers
         given = signature.encode("utf-8", "surrogateescape")
         if not (expiry.isascii() and expiry.isdigit() and hmac.compare_digest(given, self._sign(payload).encode())):
-            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+            raise NotFound(NOT_VALID)
         if int(expiry) < now.timestamp():
-            raise NotFound("This payment link has expired. Text PAY to get a new one.")
+            raise NotFound(EXPIRED)
         return ref
 
     def _sign(self, payload: str) -> str:

@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, render_template, request
 
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
+from core.links import NOT_VALID
 from core.messages import describe_trigger, format_when
 from core.money import format_money
 from core.sms_text import Squeeze, format_phone, restates_trigger
@@ -28,7 +29,7 @@ def payment_page(token: str):
         ref = ctx.links.job_ref(token, now)
         job = Job.get_or_none(Job.ref == ref)
         if job is None:
-            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+            raise NotFound(NOT_VALID)
     except NotFound as error:
         return render_template("link_error.html", message=str(error)), 404
     view = job_view(job, now)

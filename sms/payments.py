@@ -13,6 +13,7 @@ from flask import Blueprint, current_app, redirect, render_template, request
 
 from core.checkout import Gateway, PaymentsUnavailable, start_checkout
 from core.errors import NotFound, PaystageError
+from core.links import NOT_VALID
 from core.payment_accounts import account_ready
 from core.provider_events import apply_news
 from sms.stripe_gateway import news_of, verified_event
@@ -47,7 +48,7 @@ def pay(token: str):
     try:
         job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
         if job is None:
-            raise NotFound("This payment link is not valid. Ask your contractor for a new one, or text PAY.")
+            raise NotFound(NOT_VALID)
     except NotFound as error:
         return render_template("link_error.html", message=str(error)), 404
     page_url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{token}"

@@ -103,7 +103,8 @@ def test_an_expired_link_gets_a_clear_page_on_a_phone(phone, ctx, clock, job):
     response = phone.open(link(ctx, job, clock() - timedelta(days=91)))
     phone.screenshot("link-expired")
     text = phone.page.locator("main").inner_text()
-    assert response.status == 404 and "expired" in text and "PAY" in text and job not in text
+    assert response.status == 404 and "expired" in text and job not in text
+    assert "reply PAY to the text you got from your contractor" in text  # to whom, not just "text PAY"
     assert not phone.scrolls_sideways() and phone.problems == []
 
 
@@ -113,4 +114,5 @@ def test_a_tampered_link_gets_a_clear_page_on_a_phone(phone, ctx, job):
     phone.screenshot("link-tampered")
     text = phone.page.locator("main").inner_text()
     assert response.status == 404 and "not valid" in text and job not in text and "Dana" not in text
+    assert "reply PAY to the text you got from your contractor" in text
     assert not phone.scrolls_sideways() and phone.problems == []
