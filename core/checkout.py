@@ -134,12 +134,21 @@ def start_checkout(ctx: Context, gateway: Gateway, ref: str, choice: str, method
     return session.url
 
 
-def checkout_state(ref: str, checkout_id: str) -> str | None:
+@dataclass(frozen=True)
+class CheckoutState:
+    """How a customer's checkout went, for the page they come back to."""
+
+    state: str  # creating, open, processing, paid, failed, ... (Checkout.state)
+    amount: int  # what the customer was asked for at the checkout: the price may have changed since
+
+
+def checkout_state(ref: str, checkout_id: str) -> CheckoutState | None:
     """How the customer's checkout on job `ref` went, for the page they come back to; None if it is not theirs."""
     if not checkout_id.isdigit() or len(checkout_id) > 12:
         return None
-    row = Checkout.select(Checkout.state).join(Job).where(Checkout.id == int(checkout_id), Job.ref == ref).first()
-    return row.state if row else None
+    row = (Checkout.select(Checkout.state, Checkout.amount).join(Job)
+           .where(Checkout.id == int(checkout_id), Job.ref == ref).first())
+    return CheckoutState(row.state, row.amount) if row else None
 
 
 def _reusable(job: Job, option: PayOption, method: str, now: datetime) -> Checkout | None:

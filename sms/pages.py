@@ -32,6 +32,9 @@ def payment_page(token: str):
             raise NotFound(NOT_VALID)
     except NotFound as error:
         return render_template("link_error.html", message=str(error)), 404
+    # Before the job: a payment recorded in between then shows in the totals under "confirming", never the
+    # other way round ("received" over totals without it); the page refreshes itself while it confirms.
+    returned = checkout_state(ref, request.args.get("checkout", ""))
     view = job_view(job, now)
 
     def money(cents: int) -> str:
@@ -51,6 +54,6 @@ def payment_page(token: str):
     options = [(option, pay_methods(view, option.amount, payments.bank_first_above))
                for option in pay_options(view)] if online else []
     return render_template("payment.html", job=view, money=money, history=history, options=options, token=token,
-                           returned=checkout_state(ref, request.args.get("checkout", "")),
+                           returned=returned,
                            when=lambda moment: format_when(moment, view) if moment else "not scheduled yet",
                            named=named, phone=format_phone(view.business_phone, view))

@@ -88,7 +88,7 @@ class Phone:
         for a bad link is the answer the test asked for, and checks)."""
         own_status = message.text.startswith("Failed to load resource") and message.location.get("url") == self.page.url
         if not own_status:
-            self.problems.append(f"console {message.type}: {message.text}")
+            self.problems.append(f"console {message.type}: {message.text} ({message.location.get('url')})")
 
     def open(self, path: str):
         """Load `path` and return the response."""
@@ -98,11 +98,12 @@ class Phone:
         """Wider than the phone. Not window.innerWidth: a mobile browser widens its layout to fit what overflows."""
         return self.page.evaluate("document.documentElement.scrollWidth") > PHONE_VIEWPORT["width"]
 
-    def screenshot(self, name: str) -> Path:
-        """The whole page as a phone shows it, scrolled through, in docs/screens/<name>.png."""
+    def screenshot(self, name: str, full_page: bool = True) -> Path:
+        """The whole page as a phone shows it, scrolled through (or only its first screen), in
+        docs/screens/<name>.png."""
         SCREENS.mkdir(parents=True, exist_ok=True)
         path = SCREENS / f"{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
 

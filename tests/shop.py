@@ -83,7 +83,10 @@ class Shop:
     def close(self):
         """Stop serving. The sockets are closed on the server's own thread, between two waits: closed from here,
         under a select() that was waiting on them, they killed that thread with EBADF now and then."""
-        self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        try:
+            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
+        except OSError:
+            pass  # woken by a request thread meanwhile, the loop ran it already and closed the pipe pulled here
         self.thread.join(timeout=5)
         self.server.task_dispatcher.shutdown()
 

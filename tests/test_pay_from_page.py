@@ -66,7 +66,7 @@ def test_paying_by_card_marks_the_milestone_paid_by_itself(ctx, contractor, shop
     assert back.startswith(f"{shop.base}/p/") and "?checkout=" in back
     wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "paid")
     status, _, html = request(back)
-    assert status == 200 and "your payment was received" in html
+    assert status == 200 and "your payment of $1,000.00 was received" in html
     assert any("$1,000.00" in body and "(card)" in body for _, _, body in outbox("receipt"))
     assert any("$1,000.00 received (card)" in body for _, _, body in outbox("payment_received"))
 
@@ -76,7 +76,7 @@ def test_a_bank_transfer_shows_processing_then_paid(ctx, contractor, shop, remov
     back = shop.checkout(checkout_url, "us_bank_account")
     wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "processing")
     html = request(back)[2]
-    assert "Your bank transfer is on its way" in html and "Bank transfer processing" in html
+    assert "Your bank transfer of $1,000.00 is on its way" in html and "Bank transfer processing" in html
     assert "Due now: After Removal" not in html  # nothing else to pay for it while it settles
     shop.stripe.settle_bank(Checkout.get().session_id, succeed=True)
     wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "paid")

@@ -181,6 +181,7 @@ def money(amount: int, currency: str) -> str:
 def _page(title: str, *parts: str) -> str:
     return ('<!doctype html><html lang="en"><head><meta charset="utf-8">'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<link rel="icon" href="data:,">'  # no /favicon.ico for a browser to fetch and log a 404 for
             f"<title>{html.escape(title)}</title></head><body><main><h1>{html.escape(title)}</h1>"
             f"{''.join(parts)}</main></body></html>")
 
