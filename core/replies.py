@@ -13,8 +13,6 @@ reply says there is no plan yet, as the customer has not seen it.
 
 from dataclasses import replace
 
-import phonenumbers
-
 from core.plan import DEFAULT_LEAD, TriggerKind
 from core.sms_text import (
     Squeeze,
@@ -26,6 +24,7 @@ from core.sms_text import (
     find_event,
     fit,
     format_day,
+    format_phone,
     job_name,
     labelled,
     money,
@@ -332,10 +331,6 @@ _STATES = {Status.PAID: "paid", Status.DUE: "due now", Status.OVERDUE: "overdue"
 
 
 def _phone(job: JobView) -> str:
-    """"+1 202-555-0199": the contractor's phone as people write it (it is stored as E.164)."""
-    raw = clean(job.business_phone)
-    try:
-        return phonenumbers.format_number(phonenumbers.parse(raw, None), phonenumbers.PhoneNumberFormat.INTERNATIONAL)
-    except phonenumbers.NumberParseException:
-        return raw
+    """"(202) 555-0199": the contractor's phone as the customer dials it, written as their page writes it."""
+    return clean(format_phone(clean(job.business_phone), job))
 

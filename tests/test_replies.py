@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from core import replies
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
+from core.sms_text import format_phone
 from core.status import EventView, JobView, MilestoneView, Status
 
 UTC = timezone.utc
@@ -298,8 +299,15 @@ def test_help_lists_the_commands_and_how_to_reach_the_contractor():
     lines = replies.help(kitchen_job()).splitlines()
     assert lines[0] == ("Text BAL for your balance, NEXT for the next payment, PLAN for all payments, "
                         "PAY for the payment link, STOP to stop texts.")
-    assert lines[1] == "Your contractor for Kitchen countertops (J-7K2Q): Granite & Co, +1 202-555-0199."
+    # as the page writes it, and as a phone in the US dials it: not "+1 202-555-0199"
+    assert lines[1] == "Your contractor for Kitchen countertops (J-7K2Q): Granite & Co, (202) 555-0199."
     assert lines[2] == "Anything else you text is passed on to them."
+
+
+@pytest.mark.parametrize("business_phone", ["+12025550199", "+442079460958"])
+def test_help_writes_the_contractors_number_as_the_page_does(business_phone):
+    j = replace(kitchen_job(), business_phone=business_phone)
+    assert f"Granite & Co, {format_phone(business_phone, j)}.\n" in replies.help(j)  # (202) 555-0199, +44 20 ...
 
 
 def test_help_before_a_job_is_picked_gives_only_the_commands():
