@@ -1,6 +1,5 @@
 """The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check."""
 
-from babel.dates import format_date
 from flask import Blueprint, current_app, render_template, request
 
 from core.checkout import checkout_state, pay_methods, pay_options
@@ -8,7 +7,7 @@ from core.errors import NotFound
 from core.links import NOT_VALID
 from core.messages import describe_trigger, format_when
 from core.money import format_money
-from core.sms_text import Squeeze, format_phone, restates_trigger
+from core.sms_text import Squeeze, format_day, format_phone, restates_trigger
 from core.views import job_view, price_history
 from storage.models import Job
 
@@ -47,7 +46,9 @@ def payment_page(token: str):
             return tied_to[:1].upper() + tied_to[1:], ""
         return m.label, tied_to
 
-    history = [(format_date(change.at, "medium", locale=view.locale), change, money(change.old_total),
+    # the day in the customer's timezone, as every other date on the page ("Thu, Dec 10"; a UTC date was a day
+    # late for a change made in the evening)
+    history = [(format_day(change.at, view), change, money(change.old_total),
                 money(change.new_total)) for change in price_history(job)]
     payments = current_app.config["PAYMENTS"]
     online = payments is not None and payments.takes_payments_for(job) and view.state == "active"

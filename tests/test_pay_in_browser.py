@@ -139,4 +139,6 @@ def test_a_price_change_while_at_the_checkout_shows_what_was_paid_and_the_credit
     assert [row.split("\n")[-1] for row in phone.page.locator("h2:has-text('Payments') + .card li").all_inner_texts()] \
         == ["PAID", "PAID", "PAID"]
     assert phone.page.locator("form.pay").count() == 0  # nothing left to pay
+    changes = phone.page.locator("h2:has-text('Price changes') + .card").inner_text()
+    assert re.sub(r"\s+", " ", changes) == "New price Thu, Dec 10 $4,000.00 → $3,500.00"  # dated as the rest
     assert phone.problems == []
