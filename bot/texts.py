@@ -2,6 +2,7 @@
 
 from core.messages import describe_trigger, format_when
 from core.money import format_money
+from core.sms_text import due_when
 from core.status import JobView, PriceChangeView, Status
 
 STATE_WORDS = {Status.PAID: "paid", Status.DUE: "DUE NOW", Status.OVERDUE: "OVERDUE",
@@ -32,7 +33,7 @@ def job_card(job: JobView) -> str:
         lines.append("")
         lines.append("Events:")
         for e in job.events:
-            when = format_when(e.scheduled_at, job) if e.scheduled_at else "not scheduled"
+            when = format_when(e.scheduled_at, job, e.date_only) if e.scheduled_at else "not scheduled"
             lines.append(f"  {e.name}: {when}" + ("" if e.state == "scheduled" else f" ({e.state})"))
     lines.append("")
     lines.append(plan_lines(job) if job.milestones else "No plan yet. Example: /plan "
@@ -45,7 +46,7 @@ def plan_lines(job: JobView) -> str:
     lines = [sent]
     for m in job.milestones:
         paid = f", {money(job, m.paid)} paid" if 0 < m.paid < m.amount else ""
-        when = f", due {format_when(m.due_at, job)}" if m.due_at and m.status is Status.UPCOMING else ""
+        when = f", due {due_when(m, job)}" if m.due_at and m.status is Status.UPCOMING else ""
         lines.append(f"  {m.position + 1}. {money(job, m.amount)} {describe_trigger(m, job)} - "
                      f"{STATE_WORDS[m.status]}{paid}{when}")
     return "\n".join(lines)

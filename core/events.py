@@ -3,10 +3,18 @@
 Marking an event done makes its "after" milestones due in the same
 transaction (the customer's payment-due text is queued with it); moving an
 event moves the due moments of its "before" milestones and tells the customer.
+
+An event is scheduled at a moment ("Dec 3 9am") or on a day with no time of
+day ("Dec 3", "tomorrow"). A day is stored as its start in the customer's
+timezone, flagged date-only, and shown as the day alone. A "before" payment
+falls due its lead time before that start: 24 hours before "Dec 17" is the
+start of Dec 16 where the customer is, so it is asked for the day before (the
+text itself waits for the end of quiet hours), never on the day of the work.
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
 
 from core import messages
 from core.context import Actor, Context
@@ -28,7 +36,8 @@ class EventResult:
     announced: tuple[int, ...] = ()  # milestones whose payment-due text was queued
 
 
-def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime | None) -> EventResult:
+def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime | date | None) -> EventResult:
+    """Add an event to the job, at a moment, on a day with no time of day (a `date`), or not scheduled yet."""
     name = " ".join(name.split())
     if not name:
         raise InvalidInput("The event needs a name. Example: /event J-7K2Q Measurement, tomorrow 9am")
@@ -39,23 +48,26 @@ def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: dat
         if any(e.name.lower() == name.lower() for e in job.events):
             raise Conflict(f"{job.ref} already has an event called {name}. To change its date use /move.")
         position = Event.select().where(Event.job == job).count()
-        Event.create(job=job, position=position, name=name[:80], scheduled_at=scheduled_at)
-        audit(job, actor, "event_added", now, new={"name": name, "scheduled_at": scheduled_at})
+        at, date_only = stored_moment(scheduled_at, job.customer.timezone)
+        Event.create(job=job, position=position, name=name[:80], scheduled_at=at, date_only=date_only)
+        audit(job, actor, "event_added", now, new={"name": name, "scheduled_at": at, "date_only": date_only})
         return EventResult(job_view(job, now), name)
 
 
-def reschedule_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime) -> EventResult:
+def reschedule_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: datetime | date) -> EventResult:
+    """Move an event to a moment or to a day with no time of day (a `date`); its "before" payments move with it."""
     now = ctx.clock()
     with db.atomic():
         job, event = _open_event(actor, ref, name)
-        old = event.scheduled_at
-        Event.update(scheduled_at=scheduled_at).where(Event.id == event.id).execute()
-        record = audit(job, actor, "event_moved", now, old={"name": event.name, "scheduled_at": old},
-                       new={"name": event.name, "scheduled_at": scheduled_at})
+        at, date_only = stored_moment(scheduled_at, job.customer.timezone)
+        Event.update(scheduled_at=at, date_only=date_only).where(Event.id == event.id).execute()
+        record = audit(job, actor, "event_moved", now,
+                       old={"name": event.name, "scheduled_at": event.scheduled_at, "date_only": event.date_only},
+                       new={"name": event.name, "scheduled_at": at, "date_only": date_only})
         refresh_due_times(job)
         view = job_view(job, now)
         if job.plan_sent_at:
-            moved = EventView(name=event.name, scheduled_at=scheduled_at, state=event.state)
+            moved = EventView(name=event.name, scheduled_at=at, state=event.state, date_only=date_only)
             text_customer(job.customer, job, "event_moved", messages.event_moved(view, moved),
                           key=f"event:{event.id}:moved:{record.id}", now=now)
         return EventResult(view, event.name, tuple(announce_due(ctx, job, now)))
@@ -107,6 +119,14 @@ def cancel_event(ctx: Context, actor: Actor, ref: str, name: str, milestones_to:
                    "milestones": [m.label for m in tied]})
         announced = tuple(announce_due(ctx, job, now))
         return EventResult(job_view(job, now), event.name, announced)
+
+
+def stored_moment(when: datetime | date | None, tz: str) -> tuple[datetime | None, bool]:
+    """The moment an event is stored at, and whether it is date-only: a day is its start in the customer's
+    timezone `tz` (see the module docstring for what that makes of a "before" payment)."""
+    if when is None or isinstance(when, datetime):  # a datetime is a date too: asked first
+        return when, False
+    return datetime.combine(when, time(0), ZoneInfo(tz)).astimezone(timezone.utc), True
 
 
 def _open_event(actor: Actor, ref: str, name: str) -> tuple[Job, Event]:

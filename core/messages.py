@@ -211,7 +211,8 @@ def event_moved(job: JobView, event: EventView) -> str:
     )
 
     def render(s: Squeeze) -> str:
-        when = f"has moved to {format_when(event.scheduled_at, job)}" if event.scheduled_at else "has moved"
+        at = event.scheduled_at and format_when(event.scheduled_at, job, event.date_only)  # a day: the day alone
+        when = f"has moved to {at}" if at else "has moved"
         name = clip(event.name, s.label)
         lines = [sentence(f"{business(job, s)}: {_hello(job, s)}{name} for {job_name(job, s)} {when}")]
         if tied:

@@ -85,8 +85,8 @@ def _gate_notice(job: Job, event: Event, unpaid: list[Milestone]) -> str:
     contractor = job.contractor
     local = event.scheduled_at.astimezone(ZoneInfo(contractor.timezone))
     open_amount = sum(m.amount - m.paid for m in unpaid)
-    return (f"{job.ref} {job.customer.name}: {event.name} is at "
-            f"{format_time(local, 'short', locale=contractor.locale)} tomorrow, and the "
+    at = "" if event.date_only else f"at {format_time(local, 'short', locale=contractor.locale)} "  # a day: no time
+    return (f"{job.ref} {job.customer.name}: {event.name} is {at}tomorrow, and the "
             f"{format_money(open_amount, job.currency, job.locale)} due before it is not paid yet. "
             f"/job {job.ref}")
 

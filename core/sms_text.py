@@ -33,8 +33,11 @@ log = logging.getLogger(__name__)
 # --- Dates -------------------------------------------------------------------------------------
 
 
-def format_when(moment: datetime, job: JobView) -> str:
-    """A moment as the customer reads it: "Tue, Dec 1, 9:00 AM" (en_US), "Di., 1. Dez., 09:00" (de_DE)."""
+def format_when(moment: datetime, job: JobView, date_only: bool = False) -> str:
+    """A moment as the customer reads it: "Tue, Dec 1, 9:00 AM" (en_US), "Di., 1. Dez., 09:00" (de_DE); the
+    day alone, "Tue, Dec 1", for a day with no time of day (a date-only event), never a made-up "12:00 AM"."""
+    if date_only:
+        return format_day(moment, job)
     local = moment.astimezone(ZoneInfo(job.timezone))
     time = format_time(local, "short", locale=job.locale)
     pattern = Locale.parse(job.locale).datetime_formats["short"]
@@ -47,6 +50,16 @@ def format_day(moment: datetime | date, job: JobView) -> str:
     if isinstance(moment, datetime):
         moment = moment.astimezone(ZoneInfo(job.timezone)).date()
     return _plain_spaces(_day(moment, job))
+
+
+def due_when(m: MilestoneView, job: JobView) -> str:
+    """When a payment falls due: the day alone when it falls due at the start of a day (on a date, or whole
+    days before a date-only event: core/events.py), else the day and the time."""
+    trigger, event = m.trigger, find_event(job, m.trigger.event)
+    on_a_day = trigger.kind is TriggerKind.DATE or (
+        trigger.kind is TriggerKind.BEFORE and event is not None and event.date_only
+        and trigger.lead % timedelta(days=1) == timedelta(0) and m.due_at == event.scheduled_at - trigger.lead)
+    return format_when(m.due_at, job, date_only=on_a_day)
 
 
 # --- Fitting into MAX_SEGMENTS -----------------------------------------------------------------

@@ -44,6 +44,7 @@ class EventView:
     scheduled_at: datetime | None
     state: str  # scheduled, done, cancelled
     done_at: datetime | None = None
+    date_only: bool = False  # a day with no time of day: scheduled_at is its start in the customer's timezone
 
 
 @dataclass(frozen=True)

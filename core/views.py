@@ -58,7 +58,8 @@ def job_view(job: Job, now: datetime) -> JobView:
         plan_sent=plan_sent,
         milestones=tuple(milestone_view(m, events, now, plan_sent, m.id in processing) for m in milestones),
         events=tuple(
-            EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at)
+            EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at,
+                      date_only=e.date_only)
             for e in events.values()
         ),
         items=items,

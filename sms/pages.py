@@ -56,5 +56,6 @@ def payment_page(token: str):
                for option in pay_options(view)] if online else []
     return render_template("payment.html", job=view, money=money, history=history, options=options, token=token,
                            returned=returned,
-                           when=lambda moment: format_when(moment, view) if moment else "not scheduled yet",
+                           when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
+                           else "not scheduled yet",
                            named=named, phone=format_phone(view.business_phone, view))

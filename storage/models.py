@@ -98,6 +98,8 @@ class Event(BaseModel):
     position = IntegerField()
     name = CharField(max_length=80)
     scheduled_at = UtcDateTimeField(null=True)
+    # a day with no time of day ("Dec 3"): scheduled_at is the start of that day in the customer's timezone
+    date_only = BooleanField(default=False)
     state = CharField(max_length=16, default="scheduled")  # scheduled, done, cancelled
     done_at = UtcDateTimeField(null=True)
     warned_for = UtcDateTimeField(null=True)  # the scheduled time the contractor was warned of (unpaid "before")

@@ -65,6 +65,17 @@ def test_a_bare_command_asks_one_question_at_a_time(chat):
     assert "created" in created["text"] and "$4,000.00" in created["text"]
 
 
+def test_an_event_on_a_day_shows_the_day_without_a_time(chat):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    [added] = chat.say(f"/event {ref} Installation, Dec 17")
+    assert "  Installation: Thu, Dec 17\n" in added["text"]  # not "Thu, Dec 17, 12:00 AM"
+    chat.say(f"/plan {ref} 25% before installation, 75% after installation")
+    [sent] = chat.tap("Send to customer")
+    assert "before Installation (Thu, Dec 17) - upcoming, due Wed, Dec 16" in sent["text"]
+    [moved] = chat.say(f"/move {ref} installation, tomorrow")
+    assert "  Installation: Wed, Dec 2\n" in moved["text"]
+
+
 def test_buttons_answer_questions_where_a_tap_beats_typing(chat):
     ref = ref_in(chat.say(NEWJOB)[0]["text"])
     chat.say(f"/event {ref} Measurement, Dec 3 9am")

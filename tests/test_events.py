@@ -1,10 +1,12 @@
 """Events: marking done, moving, cancelling — and what each does to the milestones tied to them."""
 
+from datetime import date
+
 import pytest
 
 from core.errors import Conflict, InvalidInput
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
-from core.jobs import job_status
+from core.jobs import Item, create_job, job_status
 from core.plan import TriggerKind
 from core.plans import send_plan, set_plan
 from storage.models import Event
@@ -63,3 +65,34 @@ def test_event_done_before_the_plan_is_sent_makes_its_payment_due_when_sent(ctx,
     assert outbox() == []
     send_plan(ctx, contractor, countertop_job)
     assert len(outbox("payment_due")) == 1
+
+
+# --- a day with no time of day ---------------------------------------------------------------------
+
+
+def test_a_day_is_stored_as_its_start_where_the_customer_is(ctx, contractor, countertop_job, utc):
+    from storage.models import Customer
+
+    Customer.update(timezone="America/Los_Angeles").execute()  # the contractor is in New York
+    add_event(ctx, contractor, countertop_job, "Walkthrough", date(2026, 12, 21))
+    walkthrough = Event.get(Event.name == "Walkthrough")
+    assert walkthrough.date_only and walkthrough.scheduled_at == utc(2026, 12, 21, 8)  # 00:00 in Los Angeles
+
+
+def test_a_payment_before_a_day_falls_due_at_the_start_of_the_day_before(ctx, contractor, utc):
+    job = create_job(ctx, contractor, customer_name="Dana Whitfield", phone="(415) 555-0134", title="Roof",
+                     items=[Item("Roof", 1_000_000)])
+    add_event(ctx, contractor, job.ref, "Installation", date(2026, 12, 17))
+    set_plan(ctx, contractor, job.ref, "25% 2 days before installation, 75% after installation")
+    send_plan(ctx, contractor, job.ref)
+    before = job_status(ctx, contractor, job.ref).milestones[0]
+    assert before.due_at == utc(2026, 12, 15, 5)  # Dec 15, 00:00 in New York: two days before Dec 17 begins
+
+
+def test_moving_an_event_to_a_day_or_a_moment_says_which_it_is(ctx, contractor, planned, outbox, utc):
+    reschedule_event(ctx, contractor, planned, "install", date(2026, 12, 19))
+    assert Event.get(Event.name == "Installation").date_only
+    assert "has moved to Sat, Dec 19." in outbox("event_moved")[-1][2]  # the day alone, no "12:00 AM"
+    reschedule_event(ctx, contractor, planned, "install", utc(2026, 12, 19, 15))
+    assert not Event.get(Event.name == "Installation").date_only
+    assert "has moved to Sat, Dec 19, 10:00 AM." in outbox("event_moved")[-1][2]

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from core import messages
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
-from core.sms_text import format_phone
+from core.sms_text import due_when, format_phone
 from core.status import AmountChange, EventView, JobView, MilestoneView, PriceChangeView, Status
 
 UTC = timezone.utc
@@ -296,6 +296,24 @@ def test_format_when_names_the_year_only_when_it_is_not_this_year():
     assert messages.format_when(datetime(2027, 1, 5, 14, tzinfo=UTC), job()) == "Tue, Jan 5, 2027, 9:00 AM"
 
 
+def test_a_day_without_a_time_of_day_is_shown_as_the_day_alone():
+    start = datetime(2026, 12, 1, 5, tzinfo=UTC)  # 00:00 in New York, where a date-only event is stored
+    assert messages.format_when(start, job(), date_only=True) == "Tue, Dec 1"
+    assert messages.format_when(start, job()) == "Tue, Dec 1, 12:00 AM"  # what the page showed for "Dec 1"
+
+
+def test_a_payment_falls_due_on_a_day_when_it_is_whole_days_before_a_date_only_event_or_on_a_date():
+    start = datetime(2026, 12, 8, 5, tzinfo=UTC)  # Installation on Dec 8, no time of day
+    days = Trigger(TriggerKind.BEFORE, event="Installation", lead=timedelta(days=2))
+    hours = Trigger(TriggerKind.BEFORE, event="Installation", lead=timedelta(hours=3))
+    j = job(events=[replace(event("Installation", start), date_only=True)])
+    assert due_when(milestone(trigger=days, due_at=start - timedelta(days=2)), j) == "Sun, Dec 6"
+    assert due_when(milestone(trigger=hours, due_at=start - timedelta(hours=3)), j) == "Mon, Dec 7, 9:00 PM"
+    assert due_when(milestone(trigger=ON_DEC_15, due_at=datetime(2026, 12, 15, 5, tzinfo=UTC)), j) == "Tue, Dec 15"
+    timed = job(events=[event("Installation", start)])  # typed as "Dec 8 12am": a time was given
+    assert due_when(milestone(trigger=days, due_at=start - timedelta(days=2)), timed) == "Sun, Dec 6, 12:00 AM"
+
+
 @pytest.mark.parametrize("business_phone, customer_phone, shown", [
     ("+14155550100", "+12025550143", "(415) 555-0100"),  # the customer's own country: as dialled at home
     ("+442079460958", "+447700900123", "020 7946 0958"),
@@ -495,6 +513,15 @@ def test_event_moved_in_los_angeles_shows_the_local_day():
     text = messages.event_moved(j, j.events[0])
     assert "has moved to Tue, Dec 1, 5:30 PM." in text
     assert "due Mon, Nov 30" in text
+
+
+def test_event_moved_to_a_day_gives_the_day_alone():
+    start = datetime(2026, 12, 3, 5, tzinfo=UTC)
+    m = milestone("Deposit", BEFORE_MEASUREMENT, 100_000, event_at=start, due_at=start - timedelta(hours=24))
+    j = job([m], [replace(event("Measurement", start), date_only=True)])
+    text = messages.event_moved(j, j.events[0])
+    assert "has moved to Thu, Dec 3.\n" in text and "AM" not in text
+    assert "due Wed, Dec 2" in text
 
 
 # --- money in other currencies -----------------------------------------------------------------

@@ -5,12 +5,12 @@ The page reads the same from either database, so these run on SQLite only.
 """
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from core.context import Actor
-from core.events import mark_event_done
+from core.events import mark_event_done, reschedule_event
 from core.payments import record_payment
 
 pytest_plugins = ["tests.browser"]
@@ -80,6 +80,15 @@ def test_totals_and_timeline_can_be_read_on_a_phone(phone, ctx, clock, contracto
     assert {t["text"] for t in texts(phone)} == {t["text"] for t in shown}  # no text only in the HTML
     assert [t["text"] for t in shown if t["left"] < 0 or t["right"] > width] == []  # none off the screen
     assert [t["text"] for t in shown if t["size"] < 12] == []  # none too small to read
+    assert phone.problems == []
+
+
+def test_an_event_on_a_day_shows_the_day_without_a_made_up_time(phone, ctx, contractor, job):
+    reschedule_event(ctx, contractor, job, "Installation", date(2026, 12, 17))  # "/move ... Dec 17": no time
+    phone.open(link(ctx, job))
+    phone.screenshot("payment-page-date-only")
+    timeline = phone.page.locator("h2:has-text('Timeline') + .card").inner_text()
+    assert "Installation\nThu, Dec 17\nSCHEDULED" in timeline and "12:00 AM" not in timeline
     assert phone.problems == []
 
 

@@ -1,6 +1,6 @@
 """The time-driven work: payments falling due, overdue reminders, the day-before warning — each exactly once."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 from core.context import Actor, Context, ReminderPolicy
 from core.events import reschedule_event
@@ -68,6 +68,14 @@ def test_the_contractor_is_warned_the_day_before_an_event_whose_before_payment_i
     assert turn(ctx).warned == ()
     [(channel, _, body)] = outbox("before_event_unpaid")
     assert channel == "telegram" and "Measurement" in body and "$1,000.00" in body and "9:00" in body
+
+
+def test_the_warning_for_an_event_on_a_day_gives_no_time(ctx, clock, contractor, planned, outbox, utc):
+    reschedule_event(ctx, contractor, planned, "measurement", date(2026, 12, 5))  # Dec 5, 00:00 in New York
+    clock.set(utc(2026, 12, 4, 6))
+    assert len(turn(ctx).warned) == 1
+    [(_, _, body)] = outbox("before_event_unpaid")
+    assert "Measurement is tomorrow, and the $1,000.00 due before it is not paid yet." in body  # not "at 12:00 AM"
 
 
 def test_no_warning_when_the_before_payment_is_paid(ctx, clock, planned, outbox, utc):

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import pytest
-from peewee import IntegrityError, fn
+from peewee import IntegrityError, Table, fn
 from playhouse.migrations import Runner
 from playhouse.schema_diff import diff_models
 
@@ -118,6 +118,31 @@ def test_upgrading_a_database_with_data_keeps_its_rows(fresh_database):
     assert upgrade(fresh_database) == ALL_MIGRATIONS[1:]
     assert Contractor.get().business_name == "Old Co"
     assert not diff_models(fresh_database, MODELS)
+
+
+def test_upgrading_makes_an_event_at_its_customers_midnight_a_day_without_a_time(fresh_database):
+    """Before 0008 "Dec 3" was stored as midnight where the customer is (the page showed "12:00 AM")."""
+    Runner(fresh_database, directory=str(MIGRATIONS)).up(target="0007_checkout")
+
+    def row(table, **columns):  # the schema of 0007, written as SQL: the models are the schema of now
+        Table(table).bind(fresh_database).insert(id=1, **columns).execute()
+
+    row("contractor", business_name="Old Co", phone="", timezone="America/New_York", currency="USD",
+        locale="en_US", payment_instructions="", created_at=CREATED.replace(tzinfo=None), payment_account_ready=False)
+    row("customer", contractor_id=1, name="Grace", phone="+14155550134", timezone="America/New_York",
+        created_at=CREATED.replace(tzinfo=None))
+    row("job", ref="J-7K2Q", contractor_id=1, customer_id=1, title="Kitchen", currency="USD", locale="en_US",
+        state="active", created_at=CREATED.replace(tzinfo=None))
+    events = [("Measurement", datetime(2026, 12, 3, 5)),  # 00:00 in New York
+              ("Removal", datetime(2026, 12, 10, 0)),  # 19:00 the day before there
+              ("Installation", None)]
+    for position, (name, at) in enumerate(events):
+        Table("event").bind(fresh_database).insert(job_id=1, position=position, name=name, scheduled_at=at,
+                                                   state="scheduled").execute()
+    upgrade(fresh_database)
+    assert {e.name: e.date_only for e in Event.select()} == {
+        "Measurement": True, "Removal": False, "Installation": False}
+    assert Event.get(Event.name == "Measurement").scheduled_at == datetime(2026, 12, 3, 5, tzinfo=timezone.utc)
 
 
 def test_a_freshly_migrated_database_matches_the_models(fresh_database):
