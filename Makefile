@@ -12,7 +12,7 @@ demo: $(VENV)/.installed
 	$(BIN)/paystage demo
 
 test: $(VENV)/.installed-test
-	$(BIN)/ruff check --quiet core storage sms bot paystage tests bench
+	$(BIN)/ruff check --quiet core storage sms bot paystage sandbox tests bench
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-test

@@ -3,15 +3,15 @@
     .venv/bin/python bench/bot_updates.py [--updates 1000] [--rounds 3] [--no-persistence]
 
 Goal (issue 5): the real bot answering `/job REF` (a database read and a reply with buttons) handles >= 50% of
-the updates per second of a bare echo bot on the same fake Bot API.
+the updates per second of a bare echo bot on the same local Bot API.
 
 The real bot is built as `paystage run` builds it in webhook mode: bot.app.build_application with
 DatabasePersistence (conversations and user_data written to the database every second), no updater, PTB's
 default of one update at a time (concurrent_updates off). The echo bot is a bare python-telegram-bot Application
 with one MessageHandler that sends the message's text back to its chat. Both run in this process, each on its own
-BotRunner (its own event loop thread), and talk over real HTTP to one FakeBotAPI (tests/fakes) served from a
+BotRunner (its own event loop thread), and talk over real HTTP to one LocalBotAPI (sandbox/) served from a
 second process, so Telegram's side does not take the bots' GIL (the machine has 2 cores: one for the bots, one
-for the fake). Both bots are sent the same text, `/job REF`, from their own chat.
+for the Bot API). Both bots are sent the same text, `/job REF`, from their own chat.
 
 The database is a SQLite file in a temporary folder holding the countertop job of DESIGN.md: a contractor
 registered with the chat's Telegram id, a $4,000.00 job with three events, the plan set and sent to the customer,
@@ -20,8 +20,8 @@ and the $1,000.00 deposit paid.
 1. Sequential: `BotRunner.process(update)` (handle one update, wait until it is done) `--updates` times in a row;
    latency per update and updates/s.
 2. Concurrent: all updates are handed over with `BotRunner.feed` (what the webhook does) to the Application's
-   update_queue at once, and the clock stops when the fake has received the last reply (wait_for_sent; the time
-   is the fake's own stamp on that reply, so copying the replies back is not counted).
+   update_queue at once, and the clock stops when the Bot API has received the last reply (wait_for_sent; the time
+   is the Bot API's own stamp on that reply, so copying the replies back is not counted).
 
 The two bots alternate, `--rounds` times per mode, and the median round is reported. Every reply is checked: the
 echo bot's is the text it was sent, the real bot's names the job's reference and carries buttons; failures are
@@ -56,8 +56,8 @@ from core.jobs import Item, create_job, register_contractor  # noqa: E402
 from core.links import PaymentLinks  # noqa: E402
 from core.payments import record_payment  # noqa: E402
 from core.plans import send_plan, set_plan  # noqa: E402
+from sandbox import LocalBotAPI  # noqa: E402
 from storage.database import open_database, upgrade  # noqa: E402
-from tests.fakes import FakeBotAPI  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 13, 30, tzinfo=timezone.utc)
 TOKEN = "123456:BENCH"
@@ -66,8 +66,8 @@ ECHO_CHAT = 556
 WARM_UP = 20
 
 
-class ServedFake(FakeBotAPI):
-    """The fake as a manager serves it from its own process: proxies reach methods only, so a few are added."""
+class ServedBotAPI(LocalBotAPI):
+    """The local Bot API as a manager serves it from its own process: proxies reach methods only, so a few are added."""
 
     def serve(self) -> str:
         """Start serving; the address to give a bot."""
@@ -83,7 +83,7 @@ class ServedFake(FakeBotAPI):
             self._sent.clear()
 
     def replies(self, count: int, timeout: float) -> list[dict]:
-        """wait_for_sent, reduced to what the benchmark checks; `at` is when the fake recorded the reply."""
+        """wait_for_sent, reduced to what the benchmark checks; `at` is when the Bot API recorded the reply."""
         return [{"chat_id": m["chat_id"], "text": m["text"], "buttons": bool(m["reply_markup"]), "at": m["at"]}
                 for m in self.wait_for_sent(count, timeout)]
 
@@ -95,12 +95,12 @@ class ServedFake(FakeBotAPI):
         self._sent[-1]["at"] = time.monotonic()  # CLOCK_MONOTONIC: the same clock in both processes on Linux
 
 
-class FakeProcess(BaseManager):
+class BotAPIProcess(BaseManager):
     pass
 
 
-FakeProcess.register("ServedFake", ServedFake, exposed=["serve", "close", "make_updates", "forget_sent",
-                                                         "replies", "cpu_seconds"])
+BotAPIProcess.register("ServedBotAPI", ServedBotAPI, exposed=["serve", "close", "make_updates", "forget_sent",
+                                                               "replies", "cpu_seconds"])
 
 
 def seed(ctx: Context) -> tuple[Actor, str]:
@@ -137,13 +137,13 @@ def percentile(samples: list[float], p: float) -> float:
 
 
 class Bench:
-    def __init__(self, fake, runner: BotRunner, chat_id: int, text: str, check):
-        self.fake, self.runner, self.chat_id, self.text, self.check = fake, runner, chat_id, text, check
+    def __init__(self, bot_api, runner: BotRunner, chat_id: int, text: str, check):
+        self.bot_api, self.runner, self.chat_id, self.text, self.check = bot_api, runner, chat_id, text, check
         self.failures: list[str] = []
 
     def sequential(self, n: int) -> tuple[float, list[float]]:
-        updates = self.fake.make_updates(self.chat_id, self.text, n)
-        self.fake.forget_sent()
+        updates = self.bot_api.make_updates(self.chat_id, self.text, n)
+        self.bot_api.forget_sent()
         latencies = []
         started = time.perf_counter()
         for update in updates:
@@ -151,16 +151,16 @@ class Bench:
             self.runner.process(update)
             latencies.append((time.perf_counter() - t) * 1000)
         elapsed = time.perf_counter() - started
-        self._verify(self.fake.replies(n, 60), n)
+        self._verify(self.bot_api.replies(n, 60), n)
         return n / elapsed, latencies
 
     def concurrent(self, n: int) -> float:
-        updates = self.fake.make_updates(self.chat_id, self.text, n)
-        self.fake.forget_sent()
+        updates = self.bot_api.make_updates(self.chat_id, self.text, n)
+        self.bot_api.forget_sent()
         started = time.monotonic()
         for update in updates:
             self.runner.feed(update)
-        replies = self.fake.replies(n, 120)
+        replies = self.bot_api.replies(n, 120)
         self._verify(replies, n)
         return n / (replies[-1]["at"] - started)
 
@@ -186,14 +186,14 @@ def main() -> None:
     load = os.getloadavg()
     print(f"load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} cores)")
 
-    with tempfile.TemporaryDirectory() as folder, FakeProcess() as served:
+    with tempfile.TemporaryDirectory() as folder, BotAPIProcess() as served:
         database = open_database(f"sqlite:///{folder}/bench.sqlite3")
         upgrade(database)
         ctx = Context(clock=FrozenClock(NOW), links=PaymentLinks("https://pay.example", "bench"))
         actor, ref = seed(ctx)
         services = Services(ctx)
-        fake = served.ServedFake(TOKEN)
-        base_url = fake.serve()
+        bot_api = served.ServedBotAPI(TOKEN)
+        base_url = bot_api.serve()
 
         persistence = None if args.no_persistence else DatabasePersistence(PERSISTED)
         real = BotRunner(build_application(TOKEN, services, persistence=persistence, api_base_url=base_url,
@@ -203,8 +203,8 @@ def main() -> None:
         echo.start()
         text = f"/job {ref}"
         benches = {
-            "echo": Bench(fake, echo, ECHO_CHAT, text, lambda r: "" if r["text"] == text else "not the same text"),
-            "job": Bench(fake, real, CONTRACTOR_CHAT, text,
+            "echo": Bench(bot_api, echo, ECHO_CHAT, text, lambda r: "" if r["text"] == text else "not the same text"),
+            "job": Bench(bot_api, real, CONTRACTOR_CHAT, text,
                          lambda r: "" if ref in r["text"] and r["buttons"] else f"no {ref} or no buttons"),
         }
         try:
@@ -212,20 +212,20 @@ def main() -> None:
                 bench.sequential(WARM_UP)
             rates = {"sequential": {k: [] for k in benches}, "concurrent": {k: [] for k in benches}}
             latencies = {k: [] for k in benches}
-            cpu = {k: [0.0, 0.0] for k in benches}  # this process, the fake's
+            cpu = {k: [0.0, 0.0] for k in benches}  # this process, the Bot API's
             for _ in range(args.rounds):
                 for name, bench in benches.items():
-                    mine, theirs = time.process_time(), fake.cpu_seconds()
+                    mine, theirs = time.process_time(), bot_api.cpu_seconds()
                     rate, samples = bench.sequential(args.updates)
                     rates["sequential"][name].append(rate)
                     latencies[name].extend(samples)
                     rates["concurrent"][name].append(bench.concurrent(args.updates))
                     cpu[name][0] += time.process_time() - mine
-                    cpu[name][1] += fake.cpu_seconds() - theirs
+                    cpu[name][1] += bot_api.cpu_seconds() - theirs
         finally:
             real.stop()
             echo.stop()
-            fake.close()
+            bot_api.close()
 
         alone = []
         for _ in range(args.updates):
@@ -247,7 +247,7 @@ def main() -> None:
     total = 2 * args.updates * args.rounds
     for name in benches:
         print(f"CPU per update, {name}: bots' process {cpu[name][0] / total * 1000:.2f} ms, "
-              f"fake Bot API {cpu[name][1] / total * 1000:.2f} ms")
+              f"local Bot API {cpu[name][1] / total * 1000:.2f} ms")
     print(f"job_card_reply alone (database read and text, no Telegram): median {statistics.median(alone):.2f} ms, "
           f"p99 {percentile(alone, 0.99):.2f} ms")
     for name, bench in benches.items():

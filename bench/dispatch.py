@@ -1,4 +1,4 @@
-"""Dispatch rate: texts per second from the outbox to Twilio (a local fake), with the rate limit off and on.
+"""Dispatch rate: texts per second from the outbox to Twilio (the local one, sandbox/), with the rate limit off and on.
 
     .venv/bin/python bench/dispatch.py [--backends sqlite,postgresql] [--messages 2000] [--paced 200]
         [--per-second 20] [--postgres-url postgresql://postgres@127.0.0.1:5432]
@@ -7,10 +7,10 @@ Goals (issue 3): >= 200 texts/s with one worker and the rate limit off; with the
 within 5% of the setting.
 
 One `Dispatcher.drain()` (one worker, quiet hours off) sends `--messages` queued payment-due texts through the
-real `TwilioSender` to a FakeTwilioAPI on 127.0.0.1 (real HTTP, in this process; it closes the connection after
+real `TwilioSender` to a LocalTwilioAPI on 127.0.0.1 (real HTTP, in this process; it closes the connection after
 each answer, so every text opens a new one). Then `--paced` more with the limit on:
 PAYSTAGE_SMS_PER_SECOND=`--per-second`, which the app turns into DeliveryPolicy(sms_interval=1/rate s); the
-rate is measured from when the requests arrived at the fake (first to last). Each text goes to its own
+rate is measured from when the requests arrived at the local Twilio (first to last). Each text goes to its own
 customer, as the dispatcher looks each recipient up (a STOP withholds the text).
 
 PostgreSQL runs in a database of its own, `paystage_bench_<pid>`, dropped at the end.
@@ -29,10 +29,10 @@ from core.clock import system_clock  # noqa: E402
 from core.dispatcher import DeliveryPolicy, Dispatcher  # noqa: E402
 from core.journal import enqueue  # noqa: E402
 from core.quiet_hours import QuietHours  # noqa: E402
+from sandbox import LocalTwilioAPI  # noqa: E402
 from sms.sender import TwilioSender  # noqa: E402
 from storage.models import Contractor, Customer, OutboxMessage, db  # noqa: E402
 from tests.databases import migrated_database  # noqa: E402
-from tests.fakes import FakeTwilioAPI  # noqa: E402
 
 FROM = "+15005550006"
 # what a payment-due text looks like: one GSM-7 segment and a bit
@@ -62,8 +62,8 @@ def queue(first: int, count: int) -> list[str]:
     return phones
 
 
-def drain(api: FakeTwilioAPI, policy: DeliveryPolicy, count: int) -> tuple[float, list[dict]]:
-    """Send what is queued with one dispatcher; (seconds the drain took, the texts the fake accepted meanwhile)."""
+def drain(api: LocalTwilioAPI, policy: DeliveryPolicy, count: int) -> tuple[float, list[dict]]:
+    """Send what is queued with one dispatcher; (seconds the drain took, the texts Twilio accepted meanwhile)."""
     sender = TwilioSender(api.account_sid, api.auth_token, from_number=FROM, api_base_url=api.base_url)
     dispatcher = Dispatcher(system_clock, {"sms": sender}, policy, sms_sender_id=FROM)
     before = len(api.messages)
@@ -76,7 +76,7 @@ def drain(api: FakeTwilioAPI, policy: DeliveryPolicy, count: int) -> tuple[float
     return took, arrived
 
 
-def bench(backend: str, api: FakeTwilioAPI, messages: int, paced: int, per_second: float) -> None:
+def bench(backend: str, api: LocalTwilioAPI, messages: int, paced: int, per_second: float) -> None:
     print(f"{backend}:")
     quiet_off = QuietHours.parse("off")
     queue(0, messages)
@@ -90,7 +90,7 @@ def bench(backend: str, api: FakeTwilioAPI, messages: int, paced: int, per_secon
     times = [m["received_at"].timestamp() for m in arrived]
     rate = (len(times) - 1) / (times[-1] - times[0])
     print(f"  rate limit {per_second:g}/s (PAYSTAGE_SMS_PER_SECOND={per_second:g}): {paced:,} texts, "
-          f"{rate:.2f} texts/s at the fake ({(rate / per_second - 1) * 100:+.1f}%; drain {paced / took:.2f}/s)"
+          f"{rate:.2f} texts/s at the local Twilio ({(rate / per_second - 1) * 100:+.1f}%; drain {paced / took:.2f}/s)"
           f"   (goal within 5% of {per_second:g}/s)")
 
 
@@ -104,7 +104,7 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends.split(","):
         with (tempfile.TemporaryDirectory() as folder, bench_database(backend, args.postgres_url, folder),
-              FakeTwilioAPI() as api):
+              LocalTwilioAPI() as api):
             bench(backend, api, args.messages, args.paced, args.per_second)
 
 

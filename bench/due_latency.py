@@ -1,4 +1,4 @@
-"""Due latency: from an event marked done to its payment-due text arriving at Twilio (a local fake), 1,000 events.
+"""Due latency: from an event marked done to its payment-due text arriving at Twilio (the local one), 1,000 events.
 
     .venv/bin/python bench/due_latency.py [--events 1000] [--gaps 0.05,0]
 
@@ -7,7 +7,7 @@ arriving at the Twilio Messages API.
 
 A real `paystage.worker.Worker` runs in this process on a SQLite file: its APScheduler loop and its dispatcher
 thread, which polls the outbox every 0.2 s. Its Dispatcher sends through the real `TwilioSender` to a
-FakeTwilioAPI on 127.0.0.1 (real HTTP; it records when each request arrived), with pacing and quiet hours off.
+LocalTwilioAPI on 127.0.0.1 (real HTTP; it records when each request arrived), with pacing and quiet hours off.
 The main thread marks one job's Installation done after another, the way a contractor's /done does it (nothing
 wakes the dispatcher: it finds the text at its next poll): once 50 ms apart (a steady 20 events a second), once
 back to back (as fast as one thread can mark them, about 250 a second). Each job has its own customer, so an
@@ -34,9 +34,9 @@ from core.links import PaymentLinks  # noqa: E402
 from core.plans import send_plan, set_plan  # noqa: E402
 from core.quiet_hours import QuietHours  # noqa: E402
 from paystage.worker import Worker  # noqa: E402
+from sandbox import LocalTwilioAPI  # noqa: E402
 from sms.sender import TwilioSender  # noqa: E402
 from storage.database import open_database, upgrade  # noqa: E402
-from tests.fakes import FakeTwilioAPI  # noqa: E402
 
 PLAN = "25% now, 75% after installation"  # sending it queues two texts a job: the plan and the deposit
 
@@ -60,8 +60,8 @@ def percentile(ordered: list[float], share: float) -> float:
     return ordered[max(0, int(len(ordered) * share) - 1)]
 
 
-def run(api: FakeTwilioAPI, ctx: Context, actor: Actor, jobs: list[tuple[str, str]], gap: float) -> None:
-    """Mark each job's event done, `gap` seconds apart, and print how long each text took to reach the fake."""
+def run(api: LocalTwilioAPI, ctx: Context, actor: Actor, jobs: list[tuple[str, str]], gap: float) -> None:
+    """Mark each job's event done, `gap` seconds apart, and print how long each text took to reach the local Twilio."""
     before = len(api.messages)
     marked_at, marking = {}, []
     for ref, phone in jobs:
@@ -79,7 +79,7 @@ def run(api: FakeTwilioAPI, ctx: Context, actor: Actor, jobs: list[tuple[str, st
     marking.sort()
     print(f"{len(jobs):,} events {gap * 1000:g} ms apart: mark_event_done median {statistics.median(marking):.1f} ms, "
           f"p99 {percentile(marking, 0.99):.1f} ms; {during:,} of the texts arrived while events were being marked")
-    print(f"  event marked done -> SMS at the fake Twilio API: p50 {statistics.median(latencies):.0f} ms, "
+    print(f"  event marked done -> SMS at the local Twilio API: p50 {statistics.median(latencies):.0f} ms, "
           f"p99 {percentile(latencies, 0.99):.0f} ms, max {latencies[-1]:.0f} ms   (goal p99 <= 500 ms)")
 
 
@@ -91,7 +91,7 @@ def main() -> None:
     gaps = [float(g) for g in args.gaps.split(",")]
 
     ctx = Context(clock=system_clock, links=PaymentLinks("https://pay.example", "bench"))
-    with tempfile.TemporaryDirectory() as folder, FakeTwilioAPI() as api:
+    with tempfile.TemporaryDirectory() as folder, LocalTwilioAPI() as api:
         database = open_database(f"sqlite:///{folder}/bench.sqlite3")
         upgrade(database)
         started = time.perf_counter()

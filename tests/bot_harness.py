@@ -1,4 +1,4 @@
-"""A contractor's chat with the real bot: python-telegram-bot's Application over real HTTP to a fake Bot API."""
+"""A contractor's chat with the real bot: python-telegram-bot's Application over real HTTP to a local Bot API."""
 
 import re
 

@@ -9,10 +9,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sandbox import LocalBotAPI, LocalTwilioAPI
 from storage.database import open_database, upgrade
 from storage.models import MODELS
 from tests.databases import POSTGRES_URL
-from tests.fakes import FakeBotAPI, FakeTwilioAPI
 
 _postgres_ready = False
 
@@ -129,13 +129,13 @@ def outbox():
 
 @pytest.fixture
 def api():
-    """Telegram's Bot API, faked over real HTTP (a module that needs another token makes its own)."""
-    with FakeBotAPI() as fake:
-        yield fake
+    """Telegram's Bot API, the local one over real HTTP (a module that needs another token makes its own)."""
+    with LocalBotAPI() as api:
+        yield api
 
 
 @pytest.fixture
 def twilio_api():
-    """Twilio's Messages API, faked over real HTTP."""
-    with FakeTwilioAPI() as fake:
-        yield fake
+    """Twilio's Messages API, the local one over real HTTP."""
+    with LocalTwilioAPI() as api:
+        yield api

@@ -1,11 +1,11 @@
-"""`paystage run` as a user runs it, for the tests that start it: one process, the fakes standing in for the world.
+"""`paystage run` as a user runs it, for the tests that start it: one process, the local APIs standing in for the world.
 
-    with FakeBotAPI() as telegram, FakeTwilioAPI() as twilio, paystage_run(tmp_path, telegram, twilio) as running:
+    with LocalBotAPI() as telegram, LocalTwilioAPI() as twilio, paystage_run(tmp_path, telegram, twilio) as running:
         story, process = running
         story.say("/start")
 
-The contractor talks to the bot in Telegram (polling, through the fake Bot API), the customer texts by SMS (signed
-webhooks to the process), and every text leaves through the worker's outbox to the fake Twilio. The process's
+The contractor talks to the bot in Telegram (polling, through the local Bot API), the customer texts by SMS (signed
+webhooks to the process), and every text leaves through the worker's outbox to the local Twilio. The process's
 settings come from the environment only, stripped of the developer's own PAYSTAGE_, TWILIO_, TELEGRAM_ and STRIPE_
 variables; its output goes to run.log, shown when it does not start.
 """
@@ -25,7 +25,7 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
-from tests.fakes import FakeBotAPI, FakeTwilioAPI
+from sandbox import LocalBotAPI, LocalTwilioAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAT = 555
@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 class Story:
-    def __init__(self, telegram: FakeBotAPI, twilio: FakeTwilioAPI, base: str):
+    def __init__(self, telegram: LocalBotAPI, twilio: LocalTwilioAPI, base: str):
         self.telegram, self.twilio, self.base = telegram, twilio, base
 
     def say(self, text: str, reply_to: int | None = None) -> dict:
@@ -69,7 +69,7 @@ class Story:
 
 
 @contextmanager
-def paystage_run(tmp_path: Path, telegram: FakeBotAPI, twilio: FakeTwilioAPI, *, port: int | None = None,
+def paystage_run(tmp_path: Path, telegram: LocalBotAPI, twilio: LocalTwilioAPI, *, port: int | None = None,
                  env: dict[str, str] | None = None):
     """`python -m paystage.cli run` on `port` (a free one by default) with `env` on top, until the block ends;
     (Story, the process) once the bot polls."""

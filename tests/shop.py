@@ -13,10 +13,10 @@ import pytest
 from waitress import wasyncore
 
 from paystage.app import web_server
+from sandbox import LocalStripeAPI as FakeStripeAPI  # the old name, still used below
 from sms.app import create_app
 from sms.payments import OnlinePayments
 from sms.stripe_gateway import StripeGateway
-from tests.fakes import FakeStripeAPI
 
 DOLLARS = 100
 

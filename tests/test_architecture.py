@@ -1,4 +1,5 @@
-"""The layout DESIGN.md mandates: core/ knows no front end, and only storage/ writes SQL."""
+"""The layout DESIGN.md mandates: core/ knows no front end, only storage/ writes SQL, and only paystage/ composes the
+sandbox's local APIs (which know nothing of the tests)."""
 
 import ast
 import re
@@ -6,6 +7,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FRONT_END_PACKAGES = {"flask", "telegram", "twilio", "stripe", "werkzeug", "apscheduler"}  # provider SDKs: sms/, bot/
+# The local Bot API, Twilio and Stripe are wired in by paystage/ (the sandbox) and the tests; the layers never see them,
+# so the product runs the same code against them as against the real services.
+BELOW_THE_SANDBOX = ("core", "storage", "bot", "sms")
+TEST_ONLY_PACKAGES = {"pytest", "_pytest", "hypothesis", "tests"}  # what product code (sandbox/ too) never imports
 # Where SQL may live: the storage layer, the pure core (which has none, but is checked elsewhere),
 # the tests, the application wiring, and the benchmarks (they read query plans with EXPLAIN).
 SQL_ALLOWED = {"storage", "core", "tests", "paystage", "bench"}
@@ -17,6 +22,11 @@ SQL_STATEMENT = re.compile(
 
 def forbidden_imports(tree: ast.AST) -> list[tuple[int, str]]:
     """(line, module) for every absolute import of a front-end package."""
+    return imports_of(tree, FRONT_END_PACKAGES)
+
+
+def imports_of(tree: ast.AST, packages: set[str]) -> list[tuple[int, str]]:
+    """(line, module) for every absolute import of one of `packages` or a module inside it."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -25,7 +35,7 @@ def forbidden_imports(tree: ast.AST) -> list[tuple[int, str]]:
             names = [node.module]
         else:
             continue
-        found.extend((node.lineno, name) for name in names if name.split(".")[0] in FRONT_END_PACKAGES)
+        found.extend((node.lineno, name) for name in names if name.split(".")[0] in packages)
     return sorted(found)
 
 
@@ -81,6 +91,17 @@ def test_forbidden_imports_ignores_lookalikes_and_relative_imports():
     assert forbidden_imports(ast.parse(source)) == []
 
 
+def test_imports_of_finds_the_sandbox_and_the_tests_however_imported():
+    source = "import sandbox\nfrom sandbox.telegram_api import BLOCKED\nimport sandboxed\nfrom tests.shop import Shop\n"
+    source += "def f():\n    from sandbox import LocalBotAPI\n"
+    assert imports_of(ast.parse(source), {"sandbox", "tests"}) == [
+        (1, "sandbox"),
+        (2, "sandbox.telegram_api"),
+        (4, "tests.shop"),
+        (6, "sandbox"),
+    ]
+
+
 def test_sql_strings_finds_statements_even_inside_f_strings():
     source = (
         'db.execute_sql("SELECT id FROM job WHERE ref = ?")\n'
@@ -113,6 +134,28 @@ def test_core_imports_no_front_end_or_scheduler():
         for line, module in forbidden_imports(_parse(path))
     ]
     assert offenders == [], "core/ must stay free of front ends:\n" + "\n".join(offenders)
+
+
+def test_only_paystage_composes_the_sandbox():
+    files = [path for top in BELOW_THE_SANDBOX for path in python_files(top)]
+    assert files, "no Python files found under " + ", ".join(BELOW_THE_SANDBOX)
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in files
+        for line, module in imports_of(_parse(path), {"sandbox"})
+    ]
+    assert offenders == [], "only paystage/ (and the tests) may wire in the local APIs:\n" + "\n".join(offenders)
+
+
+def test_sandbox_imports_nothing_of_the_tests():
+    files = python_files("sandbox")
+    assert files, "no Python files found under sandbox/"
+    offenders = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for path in files
+        for line, module in imports_of(_parse(path), TEST_ONLY_PACKAGES)
+    ]
+    assert offenders == [], "sandbox/ is product code: no pytest, nothing from tests/:\n" + "\n".join(offenders)
 
 
 def test_only_storage_writes_sql():

@@ -13,9 +13,9 @@ from core.payments import record_payment
 from core.pricing import PriceChange, apply_price_change
 from core.provider_events import DISPUTED, FAILED, PAID, PROCESSING, REFUNDED, PaymentNews, apply_news
 from core.reminders import remind_overdue
+from sandbox import LocalStripeAPI
 from sms.stripe_gateway import StripeGateway
 from storage.models import AuditRecord, Checkout, Payment, PaymentPart
-from tests.fakes import FakeStripeAPI
 
 PAGE = "https://pay.example/p/token"
 DOLLARS = 100
@@ -23,7 +23,7 @@ DOLLARS = 100
 
 @pytest.fixture
 def stripe_api(clock):
-    with FakeStripeAPI() as api:
+    with LocalStripeAPI() as api:
         api.clock = lambda: clock().timestamp()  # one time for both sides: sessions expire by the test's clock
         yield api
 

@@ -10,12 +10,12 @@ import pytest
 from bot.commands import OnlinePaymentsSetup
 from core.checkout import start_checkout
 from core.provider_events import ACCOUNT, PaymentNews, apply_news
+from sandbox import LocalStripeAPI
 from sms.app import create_app
 from sms.payments import OnlinePayments
 from sms.stripe_gateway import StripeGateway
 from storage.models import Contractor
 from tests.bot_harness import Chat, start_bot
-from tests.fakes import FakeStripeAPI
 
 PUBLIC = "https://pay.example"
 
@@ -27,7 +27,7 @@ class NoRedirects(urllib.request.HTTPRedirectHandler):
 
 @pytest.fixture
 def stripe_api(clock):
-    with FakeStripeAPI() as api:
+    with LocalStripeAPI() as api:
         api.clock = lambda: clock().timestamp()
         yield api
 

@@ -1,15 +1,15 @@
 """Crash safety: `paystage worker` killed with SIGKILL at random moments while it sends 1,000 texts.
 
-A worker is a separate process sending to a fake Twilio over real HTTP on 127.0.0.1. It is killed five
-times (after a random number of new texts reached the fake, or after a random short delay from its start)
+A worker is a separate process sending to a local Twilio over real HTTP on 127.0.0.1. It is killed five
+times (after a random number of new texts reached the local Twilio, or after a random short delay from its start)
 and started again; then it runs until everything is sent and is stopped with SIGTERM.
 
-What must hold afterwards (issue 3, "Reliability tests"): every text reached the fake; a text reached it
+What must hold afterwards (issue 3, "Reliability tests"): every text reached the local Twilio; a text reached it
 twice only when a kill fell between Twilio accepting it and the worker committing that, so at most one
 duplicate per kill. A dispatcher sends one text at a time, so that text is exactly the last one the killed
-worker got accepted. Each life of the worker sends from its own number (TWILIO_FROM_NUMBER), so the fake's
+worker got accepted. Each life of the worker sends from its own number (TWILIO_FROM_NUMBER), so the local Twilio's
 record says which life sent what, and the test checks that too. The outbox says every row was sent, with
-the SID the fake returned for the copy the worker lived to record.
+the SID the local Twilio returned for the copy the worker lived to record.
 
 Set PAYSTAGE_CRASH_SEED to replay another schedule of kills (the timing of each kill still varies).
 """
@@ -23,8 +23,8 @@ from collections import defaultdict
 
 import pytest
 
+from sandbox import LocalTwilioAPI
 from tests.databases import POSTGRES_URL
-from tests.fakes import FakeTwilioAPI
 from tests.worker_process import (
     WorkerProcess,
     backend,
@@ -61,7 +61,7 @@ def test_a_worker_killed_five_times_delivers_every_text_with_at_most_one_duplica
     rng = random.Random(SEED)
     workers: list[WorkerProcess] = []
     kills: list[str] = []  # how each kill fell
-    with FakeTwilioAPI(latency=0.003) as api:  # a few ms per send, so kills land mid-request too
+    with LocalTwilioAPI(latency=0.003) as api:  # a few ms per send, so kills land mid-request too
 
         def start() -> WorkerProcess:
             life = len(workers) + 1
@@ -74,7 +74,7 @@ def test_a_worker_killed_five_times_delivers_every_text_with_at_most_one_duplica
             return len({m["body"] for m in api.messages})
 
         def wait_for_texts(worker: WorkerProcess, total: int, timeout: float = 60) -> None:
-            """Until the fake has `total` texts, or every text (a late schedule may ask for more than are left)."""
+            """Until Twilio has `total` texts, or every text (a late schedule may ask for more than are left)."""
             deadline = time.monotonic() + timeout
             while True:
                 try:
@@ -103,7 +103,7 @@ def test_a_worker_killed_five_times_delivers_every_text_with_at_most_one_duplica
                 worker.kill()
 
             last = start()
-            wait_until(lambda: unique_bodies() == MESSAGES, timeout=90, what="every text reaching the fake")
+            wait_until(lambda: unique_bodies() == MESSAGES, timeout=90, what="every text reaching the local Twilio")
             wait_until(lambda: all(row.state == "sent" for row in outbox_rows()), timeout=30,
                        what="every outbox row recorded as sent")
             assert last.stop() == 0, "the worker did not stop cleanly on SIGTERM"
@@ -116,7 +116,7 @@ def test_a_worker_killed_five_times_delivers_every_text_with_at_most_one_duplica
                 worker.ensure_dead()
         received = api.messages  # final: every worker has exited
 
-    sids = defaultdict(list)  # body -> the SIDs the fake returned for it, in order
+    sids = defaultdict(list)  # body -> the SIDs the local Twilio returned for it, in order
     for message in received:
         sids[message["body"]].append(message["sid"])
     duplicated = {body: len(s) for body, s in sids.items() if len(s) > 1}
@@ -147,7 +147,7 @@ STOP_WITHIN = 10  # seconds: the send in flight (a pace wait of at most 2 s, the
 def test_sigterm_stops_a_worker_within_seconds_even_with_a_backlog(tmp_path):
     with backend("sqlite", tmp_path) as url:
         seed_backlog(300, due_at=due_now())
-        with FakeTwilioAPI() as api:
+        with LocalTwilioAPI() as api:
             env = worker_env(url, api, tmp_path / "data")
             env["PAYSTAGE_SMS_PER_SECOND"] = "1"  # the default: a Twilio long code's pace
             worker = WorkerProcess(env, tmp_path / "worker.log")

@@ -1,4 +1,4 @@
-"""The outbox dispatcher against a fake Twilio over real HTTP: sent once, retried, held, paced, given up on."""
+"""The outbox dispatcher against a local Twilio over real HTTP: sent once, retried, held, paced, given up on."""
 
 from datetime import timedelta
 

@@ -2,7 +2,7 @@
 
 from paystage.doctor import doctor
 from paystage.settings import Settings
-from tests.fakes import FakeStripeAPI
+from sandbox import LocalStripeAPI
 
 
 def settings_with(tmp_path, **env) -> Settings:
@@ -11,7 +11,7 @@ def settings_with(tmp_path, **env) -> Settings:
 
 
 def test_doctor_says_stripe_answers_in_test_mode(tmp_path, capsys):
-    with FakeStripeAPI() as stripe_api:
+    with LocalStripeAPI() as stripe_api:
         code = doctor(settings_with(tmp_path, STRIPE_SECRET_KEY=stripe_api.secret_key,
                                     STRIPE_WEBHOOK_SECRET="whsec_test", STRIPE_API_BASE_URL=stripe_api.base_url))
     [line] = [line for line in capsys.readouterr().out.splitlines() if line.split()[1] == "stripe"]
@@ -19,7 +19,7 @@ def test_doctor_says_stripe_answers_in_test_mode(tmp_path, capsys):
 
 
 def test_doctor_refuses_a_wrong_stripe_key_without_printing_it(tmp_path, capsys):
-    with FakeStripeAPI() as stripe_api:
+    with LocalStripeAPI() as stripe_api:
         code = doctor(settings_with(tmp_path, STRIPE_SECRET_KEY="sk_test_not_the_right_one",
                                     STRIPE_WEBHOOK_SECRET="whsec_test", STRIPE_API_BASE_URL=stripe_api.base_url))
     out = capsys.readouterr().out

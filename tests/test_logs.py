@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from paystage.logs import REDACTED, RedactingFormatter
 from paystage.settings import Settings
-from tests.fakes import FakeBotAPI, FakeTwilioAPI
+from sandbox import LocalBotAPI, LocalTwilioAPI
 from tests.run_harness import ROOT, free_port
 
 TOKEN = f"123456789:AAE{secrets.token_urlsafe(24)}"
@@ -68,7 +68,7 @@ def test_paystage_run_at_debug_logs_no_secret_it_was_given(tmp_path):
     base = f"http://127.0.0.1:{port}"
     webhook_secret = secrets.token_urlsafe(24)
     secret_key = secrets.token_urlsafe(32)
-    with FakeBotAPI(token=TOKEN) as telegram, FakeTwilioAPI() as twilio:
+    with LocalBotAPI(token=TOKEN) as telegram, LocalTwilioAPI() as twilio:
         env = {k: v for k, v in os.environ.items()
                if not k.startswith(("PAYSTAGE_", "DATABASE_URL", "TWILIO_", "TELEGRAM_"))}
         env.update(PAYSTAGE_DATA_DIR=str(tmp_path), PAYSTAGE_LOG_LEVEL="DEBUG", PAYSTAGE_SECRET_KEY=secret_key,

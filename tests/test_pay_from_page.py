@@ -1,4 +1,4 @@
-"""Paying from the page over real HTTP: the app under waitress, the fake Stripe's checkout and signed webhooks."""
+"""Paying from the page over real HTTP: the app under waitress, the local Stripe's checkout and signed webhooks."""
 
 import json
 import re
@@ -10,9 +10,9 @@ from core.events import mark_event_done
 from core.jobs import job_status
 from core.payments import record_payment
 from core.pricing import PriceChange, apply_price_change
+from sandbox.stripe_api import sign
 from sms.app import create_app
 from storage.models import Checkout, Payment, ProviderEvent
-from tests.fakes.stripe_api import sign
 from tests.shop import DOLLARS, Shop, fake_stripe_api, request  # noqa: F401 (the stripe_api fixture)
 
 

@@ -1,6 +1,6 @@
 """Nothing lost while the web app was down: the worker applies what Stripe could not deliver, once.
 
-The real app under waitress, the real Worker (APScheduler) and the fake Stripe over HTTP. A payment made while
+The real app under waitress, the real Worker (APScheduler) and the local Stripe over HTTP. A payment made while
 the app is down is undelivered (`delivery_success=false`); the worker records it, and Stripe's later retry to the
 restarted app is a duplicate that changes nothing.
 """
@@ -24,10 +24,10 @@ from core.quiet_hours import QuietHours
 from paystage.app import build_worker, web_server
 from paystage.settings import Settings
 from paystage.worker import Worker
+from sandbox import LocalStripeAPI
 from sms.reconciliation import Reconciliation
 from sms.stripe_gateway import StripeGateway
 from storage.models import Contractor, OutboxMessage, Payment, ProviderEvent
-from tests.fakes import FakeStripeAPI
 from tests.run_harness import free_port
 from tests.test_pay_from_page import Shop, request, wait_for
 
@@ -43,7 +43,7 @@ def live(database):
 
 @pytest.fixture
 def stripe_api():
-    with FakeStripeAPI() as api:
+    with LocalStripeAPI() as api:
         yield api
 
 

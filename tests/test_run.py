@@ -1,8 +1,8 @@
-"""`paystage run` as a user runs it: one process, the fake Bot API and the fake Twilio standing in for the world.
+"""`paystage run` as a user runs it: one process, the local Bot API and the local Twilio standing in for the world.
 
 The countertop story of DESIGN.md from /newjob to the last receipt, both ways:
 the contractor in Telegram (polling), the customer by SMS (signed webhooks),
-every text leaving through the worker's outbox to the fake Twilio.
+every text leaving through the worker's outbox to the local Twilio.
 """
 
 import re
@@ -11,13 +11,13 @@ import time
 
 import pytest
 
-from tests.fakes import FakeBotAPI, FakeTwilioAPI
+from sandbox import LocalBotAPI, LocalTwilioAPI
 from tests.run_harness import paystage_run
 
 
 @pytest.fixture
 def running(tmp_path):
-    with FakeBotAPI() as telegram, FakeTwilioAPI() as twilio, paystage_run(tmp_path, telegram, twilio) as started:
+    with LocalBotAPI() as telegram, LocalTwilioAPI() as twilio, paystage_run(tmp_path, telegram, twilio) as started:
         yield started
 
 

@@ -1,8 +1,8 @@
 """Issue 8's "done when", through `paystage run` as a subprocess: a due text's link paid at Stripe's checkout.
 
-The contractor builds the job and plan in Telegram and marks the removal done; the due text reaches the fake
-Twilio with its link. The customer opens it, taps Pay (the page's own form) and pays at the fake Stripe's hosted
-checkout. The fake delivers signed webhooks to the process; the milestone is paid on the page within a second,
+The contractor builds the job and plan in Telegram and marks the removal done; the due text reaches the local
+Twilio with its link. The customer opens it, taps Pay (the page's own form) and pays at the local Stripe's hosted
+checkout. The local Stripe delivers signed webhooks to the process; the milestone is paid on the page within a second,
 the receipt reaches the customer and the note the contractor. A bank transfer shows processing until it settles,
 or fails and is paid again.
 """
@@ -16,7 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from tests.fakes import FakeBotAPI, FakeStripeAPI, FakeTwilioAPI
+from sandbox import LocalBotAPI, LocalStripeAPI, LocalTwilioAPI
 from tests.run_harness import Story, free_port, paystage_run
 
 PAID_WITHIN = 1.0  # seconds from paying at the checkout to the page saying paid (issue 8: "within a second")
@@ -136,9 +136,9 @@ def customer_texted(story: Story, words: str, timeout: float = 10.0) -> str:
 
 @pytest.fixture
 def running(tmp_path):
-    """`paystage run` with the fake Bot API, Twilio and Stripe; Stripe's webhook endpoint is the process's."""
+    """`paystage run` with the local Bot API, Twilio and Stripe; Stripe's webhook endpoint is the process's."""
     port = free_port()
-    with FakeBotAPI() as telegram, FakeTwilioAPI() as twilio, FakeStripeAPI() as stripe_api:
+    with LocalBotAPI() as telegram, LocalTwilioAPI() as twilio, LocalStripeAPI() as stripe_api:
         env = {"STRIPE_SECRET_KEY": stripe_api.secret_key, "STRIPE_API_BASE_URL": stripe_api.base_url,
                "STRIPE_WEBHOOK_SECRET": stripe_api.add_endpoint(f"http://127.0.0.1:{port}/stripe/webhook")}
         with paystage_run(tmp_path, telegram, twilio, port=port, env=env) as (story, process):

@@ -1,11 +1,11 @@
-"""TwilioSender against a fake Twilio over real HTTP: what it sends, and how each refusal is classified."""
+"""TwilioSender against a local Twilio over real HTTP: what it sends, and how each refusal is classified."""
 
 import pytest
 
 from core.delivery import DeliveryError, Outgoing
+from sandbox import LocalTwilioAPI
+from sandbox.server import closed_port
 from sms.sender import TwilioSender
-from tests.fakes import FakeTwilioAPI
-from tests.fakes.server import closed_port
 
 CUSTOMER = "+14155550142"
 OUR_NUMBER = "+14155550100"
@@ -13,7 +13,7 @@ SERVICE_SID = "MG" + "0" * 32
 CALLBACK = "https://pay.example/sms/status"
 
 
-def sender_for(api: FakeTwilioAPI, **overrides) -> TwilioSender:
+def sender_for(api: LocalTwilioAPI, **overrides) -> TwilioSender:
     options = {"from_number": OUR_NUMBER, "api_base_url": api.base_url, "status_callback": CALLBACK, "timeout": 5}
     options.update(overrides)
     return TwilioSender(api.account_sid, api.auth_token, **options)

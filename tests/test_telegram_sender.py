@@ -1,4 +1,4 @@
-"""TelegramSender against a fake Bot API over real HTTP: what it sends, and how each refusal is classified."""
+"""TelegramSender against a local Bot API over real HTTP: what it sends, and how each refusal is classified."""
 
 import logging
 
@@ -7,9 +7,9 @@ import pytest
 from bot.sender import TelegramSender
 from core.delivery import DeliveryError, Outgoing
 from paystage.logs import RedactingFormatter
-from tests.fakes import FakeBotAPI
-from tests.fakes.server import closed_port
-from tests.fakes.telegram_api import CHAT_NOT_FOUND, DEACTIVATED
+from sandbox import LocalBotAPI
+from sandbox.server import closed_port
+from sandbox.telegram_api import CHAT_NOT_FOUND, DEACTIVATED
 
 TOKEN = "7200111222:AAH-secret-token-do-not-log"
 CHAT = 555
@@ -17,11 +17,11 @@ CHAT = 555
 
 @pytest.fixture
 def api():
-    with FakeBotAPI(TOKEN) as api:
+    with LocalBotAPI(TOKEN) as api:
         yield api
 
 
-def sender_for(api: FakeBotAPI, token: str = TOKEN, **options) -> TelegramSender:
+def sender_for(api: LocalBotAPI, token: str = TOKEN, **options) -> TelegramSender:
     return TelegramSender(token, api_base_url=api.base_url, **{"timeout": 5, **options})
 
 

@@ -1,10 +1,10 @@
 """Two `paystage worker` processes dispatching the same backlog: every text goes out, none twice.
 
 On PostgreSQL the dispatchers claim with FOR UPDATE SKIP LOCKED and take disjoint batches side by side;
-on SQLite (a file) BEGIN IMMEDIATE makes claims take turns. Either way no text may reach the fake twice.
+on SQLite (a file) BEGIN IMMEDIATE makes claims take turns. Either way no text may reach the local Twilio twice.
 
 Which worker sent a text: the outbox cannot tell, so each worker is given its own Twilio number
-(TWILIO_FROM_NUMBER), and the fake records the From of every text. The backlog is queued not yet due,
+(TWILIO_FROM_NUMBER), and the local Twilio records the From of every text. The backlog is queued not yet due,
 both workers are started and seen running, then the whole backlog falls due in one UPDATE: both
 dispatchers are polling by then, so each must get a share, however slowly either process started.
 """
@@ -14,9 +14,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from sandbox import LocalTwilioAPI
 from storage.models import OutboxMessage
 from tests.databases import POSTGRES_URL
-from tests.fakes import FakeTwilioAPI
 from tests.worker_process import (
     WorkerProcess,
     backend,
@@ -44,7 +44,7 @@ def database_url(request, tmp_path):
 def test_two_workers_send_a_backlog_once_between_them(database_url, tmp_path):
     bodies = seed_backlog(MESSAGES, due_at=not_yet_due())
     workers: list[WorkerProcess] = []
-    with FakeTwilioAPI(latency=0.005) as api:
+    with LocalTwilioAPI(latency=0.005) as api:
         try:
             # the default lease (5 minutes): the setting operators run with
             for n, number in enumerate(NUMBERS, start=1):

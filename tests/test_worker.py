@@ -1,4 +1,4 @@
-"""The real worker — APScheduler loop and dispatcher thread — on the real clock, against a fake Twilio."""
+"""The real worker — APScheduler loop and dispatcher thread — on the real clock, against a local Twilio."""
 
 from datetime import timedelta
 

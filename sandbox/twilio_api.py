@@ -6,7 +6,7 @@ It answers what twilio-python's `Client.messages.create` sends: `POST
 and answers the way Twilio does: 201 with a Message resource, or Twilio's error
 JSON (`code`, `message`, `more_info`, `status`) with the real HTTP status.
 
-    with FakeTwilioAPI() as api:
+    with LocalTwilioAPI() as api:
         sender = TwilioSender(api.account_sid, api.auth_token, from_number="+15005550006",
                               api_base_url=api.base_url)
         api.reject("+15551230000")          # this customer texted STOP (21610)
@@ -16,7 +16,7 @@ JSON (`code`, `message`, `more_info`, `status`) with the real HTTP status.
         api.wait_for(1, timeout=5)          # -> the accepted messages, once there is one
 
 Each request is served on its own thread, so several processes can point at it
-at once. Connections close after each answer (HTTP/1.0): once the fake is
+at once. Connections close after each answer (HTTP/1.0): once it is
 closed, nobody is still being served by it.
 """
 
@@ -83,8 +83,8 @@ def segments(body: str) -> int:
 
 
 class _Handler(JSONHandler):
-    api: "FakeTwilioAPI"
-    server_version = "FakeTwilio/1.0"
+    api: "LocalTwilioAPI"
+    server_version = "LocalTwilioAPI/1.0"
 
     def do_GET(self):
         self._answer("GET", {})
@@ -104,11 +104,11 @@ class _Handler(JSONHandler):
         self.send_json(status, body, headers)
 
 
-class FakeTwilioAPI(LocalServer):
+class LocalTwilioAPI(LocalServer):
     """Twilio's Messages API for one account, on an ephemeral port; records what it accepts, fails when told."""
 
     handler = _Handler
-    thread_name = "fake-twilio-api"
+    thread_name = "local-twilio-api"
 
     def __init__(self, account_sid: str | None = None, auth_token: str | None = None, *, latency: float = 0.0):
         super().__init__()

@@ -9,7 +9,7 @@ expire), PaymentIntents and Charges (retrieve), Refunds, Events (retrieve; list 
 `created`), Connect accounts and account links; a hosted checkout page at `/checkout/<session id>` (pay by card,
 pay by bank transfer, cancel) and an onboarding page behind each account link.
 
-    with FakeStripeAPI() as api:
+    with LocalStripeAPI() as api:
         client = stripe.StripeClient(api.secret_key, base_addresses={"api": api.base_url, "connect": api.base_url},
                                      max_network_retries=0)
         secret = api.add_endpoint("http://127.0.0.1:8000/stripe/webhook")  # -> "whsec_...", for construct_event
@@ -23,7 +23,7 @@ pay by bank transfer, cancel) and an onboarding page behind each account link.
         api.clock = lambda: time.time() + 25 * 3600    # a day later: open sessions have expired
 
 Only the events Paystage listens for are made (checkout.session.*, charge.refunded, charge.dispute.created,
-account.updated). Each is kept and POSTed, one at a time on a thread of the fake in the order they happen (unless
+account.updated). Each is kept and POSTed, one at a time on a thread of its own in the order they happen (unless
 held), to every endpoint that wants it, signed as Stripe signs (`Stripe-Signature: t=...,v1=...`, pretty-printed
 JSON, so a receiver that verifies anything but the raw bytes fails). An endpoint answering non-2xx, redirecting or
 unreachable leaves the event undelivered (`delivery_success=false` lists it) until `retry_undelivered()`. A
@@ -32,7 +32,7 @@ connected account's events carry `account` and go to endpoints added with `conne
 Idempotency as Stripe documents it: a key belongs to one account; a 2xx answer is replayed for the same request
 (`Idempotent-Replayed: true`); the same key on other parameters or another path is a 400 idempotency_error; a key
 whose first request is still running is a 409. Validation errors and scripted failures are not saved. Parameters
-the fake does not know are refused as unknown, as Stripe refuses a misspelt one. Sessions expire by `clock`.
+this local Stripe does not know are refused as unknown, as Stripe refuses a misspelt one. Sessions expire by `clock`.
 """
 
 import copy
@@ -220,8 +220,8 @@ PAGES = re.compile(r"/(?P<page>checkout|connect/onboarding)/(?P<id>[^/]+)(?P<act
 
 
 class _Handler(JSONHandler):
-    api: "FakeStripeAPI"
-    server_version = "FakeStripe/1.0"
+    api: "LocalStripeAPI"
+    server_version = "LocalStripeAPI/1.0"
 
     def do_GET(self):
         self._answer("GET", b"")
@@ -247,11 +247,11 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None  # Stripe counts a redirect as a failed delivery
 
 
-class FakeStripeAPI(LocalServer):
+class LocalStripeAPI(LocalServer):
     """Stripe for one platform account, on an ephemeral port; keeps every object and event, delivers webhooks."""
 
     handler = _Handler
-    thread_name = "fake-stripe-api"
+    thread_name = "local-stripe-api"
 
     def __init__(self, secret_key: str | None = None, *, latency: float = 0.0, delivery_timeout: float = 5.0):
         super().__init__()
@@ -281,7 +281,7 @@ class FakeStripeAPI(LocalServer):
 
     def start(self):
         super().start()
-        self._worker = threading.Thread(target=self._deliver_forever, name="fake-stripe-webhooks", daemon=True)
+        self._worker = threading.Thread(target=self._deliver_forever, name="local-stripe-webhooks", daemon=True)
         self._worker.start()
         return self
 
@@ -390,7 +390,7 @@ class FakeStripeAPI(LocalServer):
     # --- what happened ---------------------------------------------------------------------------
 
     def object(self, id: str) -> dict | None:
-        """Any object the fake made (session, payment intent, charge, refund, dispute, account) as it is now."""
+        """Any object it made (session, payment intent, charge, refund, dispute, account) as it is now."""
         with self._lock:
             return copy.deepcopy(self._objects.get(id))
 
@@ -665,7 +665,7 @@ class FakeStripeAPI(LocalServer):
         if "mode" not in p:
             raise _missing("mode")
         if p["mode"] != "payment":
-            raise StripeError(400, "The fake takes mode=payment only.", param="mode")
+            raise StripeError(400, "This local Stripe takes mode=payment only.", param="mode")
         items = p.get("line_items")
         if not isinstance(items, list) or not items:
             raise _missing("line_items")
@@ -673,7 +673,7 @@ class FakeStripeAPI(LocalServer):
         for i, item in enumerate(items):
             at = f"line_items[{i}]"
             if isinstance(item, dict) and "price" in item:
-                raise StripeError(400, "The fake keeps no Prices: send price_data.", param=f"{at}[price]")
+                raise StripeError(400, "This local Stripe keeps no Prices: send price_data.", param=f"{at}[price]")
             if "price_data" not in _known(item, {"price_data", "quantity"}, at):
                 raise _missing(f"{at}[price_data]")
             data = _known(item["price_data"], {"currency", "unit_amount", "product_data", "tax_behavior"},

@@ -1,4 +1,4 @@
-"""The fake Twilio answers like the real one: checked with a plain HTTP client, not with our sender."""
+"""The local Twilio answers like the real one: checked with a plain HTTP client, not with our sender."""
 
 import base64
 import json
@@ -11,13 +11,13 @@ import urllib.request
 
 import pytest
 
-from tests.fakes import FakeTwilioAPI
-from tests.fakes.twilio_api import segments
+from sandbox import LocalTwilioAPI
+from sandbox.twilio_api import segments
 
 
 @pytest.fixture
 def api():
-    with FakeTwilioAPI() as api:
+    with LocalTwilioAPI() as api:
         yield api
 
 

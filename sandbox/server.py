@@ -1,4 +1,4 @@
-"""What the fakes share: a real HTTP server on an ephemeral port of 127.0.0.1, on a thread of its own."""
+"""What the local APIs share: a real HTTP server on an ephemeral port of 127.0.0.1, on a thread of its own."""
 
 import json
 import socket
@@ -9,8 +9,8 @@ from typing import Self
 
 
 class JSONHandler(BaseHTTPRequestHandler):
-    """Answers in JSON and logs nothing: pytest shows what matters, a line per request would bury it (and a Bot API
-    path holds the token). A request reaches its fake as `self.api`."""
+    """Answers in JSON and logs nothing: a line per request would bury what matters, in pytest's output or the
+    sandbox's log (and a Bot API path holds the token). A request reaches its local API as `self.api`."""
 
     api: "LocalServer"
 
@@ -32,7 +32,7 @@ class LocalServer:
     """Serves `handler` while started (or inside `with`), each request on its own thread.
 
     A request kept waiting (on `latency`, say) waits on `_closing`, which close sets so that it answers at once and
-    the server can stop; a fake with waits of its own wakes them in `_wake_waiting`.
+    the server can stop; a local API with waits of its own wakes them in `_wake_waiting`.
     """
 
     handler: type[JSONHandler]
@@ -46,7 +46,7 @@ class LocalServer:
     def start(self) -> Self:
         self._closing.clear()
         self._server = _Server(("127.0.0.1", 0), type("Handler", (self.handler,), {"api": self}))
-        # A short poll: shutdown() waits up to one interval, and every test closes its fake.
+        # A short poll: shutdown() waits up to one interval, and every test closes its server.
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.02,), name=self.thread_name,
                                         daemon=True)
         self._thread.start()
@@ -84,7 +84,7 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
 
     def handle_error(self, request, client_address):
-        # A client that gave up (its timeout ran out while the fake kept it waiting) is what the test wanted.
+        # A client that gave up (its timeout ran out while the server kept it waiting) is no error: a test asks for it.
         if not isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
             super().handle_error(request, client_address)
 

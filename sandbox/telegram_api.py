@@ -8,7 +8,7 @@ a JSON body (our sender). Answers are the Bot API's envelope: `{"ok": true,
 ...}` with that same HTTP status, never a 200 (PTB crashes on a 200 with
 ok:false), and `parameters.retry_after` on a 429.
 
-    with FakeBotAPI() as api:
+    with LocalBotAPI() as api:
         app = ApplicationBuilder().token(api.token).base_url(api.base_url + "/bot").build()
         api.push_message(555, "/jobs")                 # Dana (user and chat 555) sends a command
         api.push_callback(555, 2, "done:7")            # ... and taps a button under the bot's message 2
@@ -20,7 +20,7 @@ ok:false), and `parameters.retry_after` on a 429.
 Message ids count up per chat, shared by the user's messages and the bot's, as
 in a private chat. Text comes back as sent: `parse_mode` is not rendered into
 entities. Each request is served on its own thread; connections close after
-each answer (HTTP/1.0), so once the fake is closed nobody is still served.
+each answer (HTTP/1.0), so once it is closed nobody is still served.
 """
 
 import copy
@@ -74,8 +74,8 @@ class Refused(Exception):
 
 
 class _Handler(JSONHandler):
-    api: "FakeBotAPI"
-    server_version = "FakeBotAPI/1.0"
+    api: "LocalBotAPI"
+    server_version = "LocalBotAPI/1.0"
 
     def do_GET(self):
         self._answer(b"")
@@ -93,7 +93,7 @@ class _Handler(JSONHandler):
                 body = json.loads(raw)
                 params.update(body if isinstance(body, dict) else {})
             elif content_type == "multipart/form-data":
-                raise ValueError("the fake Bot API does not read multipart/form-data (file uploads)")
+                raise ValueError("this local Bot API does not read multipart/form-data (file uploads)")
             elif raw:
                 params.update({k: v[-1] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()})
             decode_params(params)
@@ -109,7 +109,7 @@ class _Handler(JSONHandler):
         self.send_json(status, body)
 
 
-class FakeBotAPI(LocalServer):
+class LocalBotAPI(LocalServer):
     """Telegram's Bot API for one bot, on an ephemeral port; records every call, queues updates, fails when told."""
 
     METHODS = {
@@ -123,7 +123,7 @@ class FakeBotAPI(LocalServer):
     }
     _BY_LOWER = {name.lower(): name for name in METHODS}  # Bot API method names are case-insensitive
     handler = _Handler
-    thread_name = "fake-bot-api"
+    thread_name = "local-bot-api"
 
     def __init__(self, token: str = "123456:TEST", *, bot_username: str = "paystage_test_bot",
                  first_name: str = "Paystage", long_poll_cap: float = 1.0, latency: float = 0.0):
@@ -363,7 +363,7 @@ class FakeBotAPI(LocalServer):
 
     def _edit(self, params: dict, method: str, text: str | None) -> dict:
         if "inline_message_id" in params:
-            raise Refused(400, "Bad Request: the fake Bot API does not keep inline messages")
+            raise Refused(400, "Bad Request: this local Bot API does not keep inline messages")
         chat_id, markup = self._chat_id(params), self._markup(params)
         message_id = _int(params, "message_id", None)
         with self._changed:
@@ -442,7 +442,7 @@ class FakeBotAPI(LocalServer):
         try:
             chat_id = int(value)
         except (TypeError, ValueError):
-            raise Refused(400, CHAT_NOT_FOUND) from None  # a @username the fake does not know
+            raise Refused(400, CHAT_NOT_FOUND) from None  # a @username it does not know
         with self._lock:
             refused = self._refused.get(chat_id)
         if refused:

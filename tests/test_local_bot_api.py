@@ -1,4 +1,4 @@
-"""The fake Bot API answers like the real one: checked with the real python-telegram-bot 22 and a plain HTTP client."""
+"""The local Bot API answers like the real one: checked with the real python-telegram-bot 22 and a plain HTTP client."""
 
 import asyncio
 import threading
@@ -10,8 +10,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import BadRequest, Conflict, Forbidden, InvalidToken, RetryAfter
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from tests.fakes import FakeBotAPI
-from tests.fakes.telegram_api import BLOCKED
+from sandbox import LocalBotAPI
+from sandbox.telegram_api import BLOCKED
 
 TOKEN = "7200111222:AAH-test-token"
 DANA = 555  # a contractor's private chat: chat id == user id
@@ -21,7 +21,7 @@ KEYBOARD = InlineKeyboardMarkup([[InlineKeyboardButton("Mark Measurement done", 
 
 @pytest.fixture
 def api():
-    with FakeBotAPI(TOKEN) as api:
+    with LocalBotAPI(TOKEN) as api:
         yield api
 
 
@@ -273,12 +273,12 @@ def test_a_429_carries_retry_after_in_its_parameters(api):
 
 
 def test_closing_ends_a_long_poll_at_once():
-    api = FakeBotAPI(TOKEN, long_poll_cap=30).start()
+    api = LocalBotAPI(TOKEN, long_poll_cap=30).start()
     answers = []
     poller = threading.Thread(target=lambda: answers.append(call(api, "getUpdates", data={"timeout": "30"})))
     poller.start()
     deadline = time.monotonic() + 5
-    while not api.calls_to("getUpdates") and time.monotonic() < deadline:  # the poll is waiting in the fake
+    while not api.calls_to("getUpdates") and time.monotonic() < deadline:  # the poll is waiting in the server
         time.sleep(0.01)
     started = time.monotonic()
 

@@ -1,4 +1,4 @@
-"""The fake Stripe answers like the real one: checked with the real stripe-python 16 wherever it has a call, the
+"""The local Stripe answers like the real one: checked with the real stripe-python 16 wherever it has a call, the
 hosted pages with a plain HTTP client that does not follow redirects, and deliveries with the library's own
 signature check."""
 
@@ -9,9 +9,9 @@ import httpx
 import pytest
 import stripe
 
-from tests.fakes import FakeStripeAPI
-from tests.fakes.server import JSONHandler, LocalServer, closed_port
-from tests.fakes.stripe_api import StripeError, parse_params
+from sandbox import LocalStripeAPI
+from sandbox.server import JSONHandler, LocalServer, closed_port
+from sandbox.stripe_api import StripeError, parse_params
 
 PAGE = "https://pay.example/p/tok123"
 WEB = httpx.Client(timeout=5)  # the customer's browser, as plain HTTP; it does not follow redirects
@@ -52,7 +52,7 @@ class Receiver(LocalServer):
 
 @pytest.fixture
 def api():
-    with FakeStripeAPI() as api:
+    with LocalStripeAPI() as api:
         yield api
 
 
@@ -409,7 +409,7 @@ def test_the_library_rejects_a_tampered_body_an_old_timestamp_and_a_wrong_secret
 def test_sign_makes_the_header_the_library_makes():
     payload, secret = '{"id": "evt_1"}', "whsec_test"
 
-    assert FakeStripeAPI.sign(payload, secret, 1700000000) == stripe.WebhookSignature.generate_signature_header(
+    assert LocalStripeAPI.sign(payload, secret, 1700000000) == stripe.WebhookSignature.generate_signature_header(
         payload, secret, 1700000000)
 
 
