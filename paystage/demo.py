@@ -52,7 +52,7 @@ class Story:
               f"paid {money(job.paid)}, remaining {money(job.remaining)}"
               + (f", credit {money(job.credit)}" if job.credit else ""))
         for event in job.events:
-            when = format_when(event.scheduled_at, job) if event.scheduled_at else "not scheduled"
+            when = format_when(event.scheduled_at, job, event.date_only) if event.scheduled_at else "not scheduled"
             print(f"  event      {event.name:<14} {when:<26} {event.state}")
         for m in job.milestones:
             print(f"  payment {m.position + 1}  {money(m.amount):>11}  {describe_trigger(m, job):<40} {m.status}")
