@@ -24,7 +24,7 @@ from core.context import Context  # noqa: E402
 from core.jobs import jobs_on_phone  # noqa: E402
 from core.links import PaymentLinks  # noqa: E402
 from storage.database import open_database, upgrade  # noqa: E402
-from storage.models import Contractor, Customer, Event, Job, LineItem, Milestone, Payment, db  # noqa: E402
+from storage.models import Contractor, Customer, Event, Job, LineItem, Milestone, Payment, PaymentPart, db  # noqa: E402
 
 NOW = datetime(2026, 12, 1, 15, tzinfo=timezone.utc)
 
@@ -43,7 +43,7 @@ def bench_recalculate(seconds: float = 2.0) -> float:
 
 
 def seed(jobs: int) -> list[str]:
-    """`jobs` jobs, each with its own customer, 3 events, 3 milestones, one line item and one payment."""
+    """`jobs` jobs, each with its own customer, 3 events, 3 milestones, one line item and one payment (the deposit)."""
     contractor = Contractor.create(business_name="Bench Co", timezone="America/New_York", currency="USD",
                                    locale="en_US", created_at=NOW)
     phones = [f"+1415{n:07d}" for n in range(jobs)]
@@ -78,6 +78,13 @@ def seed(jobs: int) -> list[str]:
             ]).execute()
             Payment.insert_many([dict(job=j, amount=100_000, method="card", received_at=NOW, actor="system:bench")
                                  for j in job_ids]).execute()
+            # what the deposit paid, as record_payment keeps it: a payment without its part would count as
+            # unapplied money the next time a payment is applied on the job (bench/stripe_webhook.py records some)
+            PaymentPart.insert_from(
+                Payment.select(Payment.id, Milestone.id, Payment.amount)
+                .join(Milestone, on=(Milestone.job == Payment.job) & (Milestone.position == 0))
+                .where(Payment.job.in_(job_ids)),
+                fields=[PaymentPart.payment, PaymentPart.milestone, PaymentPart.amount]).execute()
     return phones
 
 

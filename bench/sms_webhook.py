@@ -261,8 +261,9 @@ def report_failures(name: str, tally: Tally) -> int:
     return len(tally.failures)
 
 
-def start_server(database_path: str) -> tuple[subprocess.Popen, int]:
-    server = subprocess.Popen([sys.executable, __file__, "--serve", database_path], stdout=subprocess.PIPE, text=True)
+def start_server(database: str, script: str = __file__) -> tuple[subprocess.Popen, int]:
+    """Run `script --serve database` (this benchmark's by default); once it answers /healthz, (process, port)."""
+    server = subprocess.Popen([sys.executable, script, "--serve", database], stdout=subprocess.PIPE, text=True)
     port = int(server.stdout.readline())
     for _ in range(100):
         try:
