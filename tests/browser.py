@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.shop import Shop, fake_stripe_api  # noqa: F401 (the stripe_api fixture, for the tests that pay)
+from tests.shop import Shop
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENS = Path(__file__).resolve().parents[1] / "docs" / "screens"

@@ -139,3 +139,54 @@ def twilio_api():
     """Twilio's Messages API, the local one over real HTTP."""
     with LocalTwilioAPI() as api:
         yield api
+
+
+@pytest.fixture
+def stripe_api(clock):
+    """Stripe's API, the local one over real HTTP, its sessions expiring by the test's clock (signatures use
+    real time: stripe-python checks them against it)."""
+    from sandbox import LocalStripeAPI
+
+    with LocalStripeAPI() as api:
+        api.clock = lambda: clock().timestamp()
+        yield api
+
+
+@pytest.fixture
+def gateway(stripe_api):
+    """The product's Stripe gateway, pointed at the local Stripe."""
+    from sms.stripe_gateway import StripeGateway
+
+    return StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url)
+
+
+@pytest.fixture
+def removal_due(ctx, contractor, clock, planned):
+    """The countertop job nine days on: measurement paid in cash, removal done and its $1,000.00 due now."""
+    from core.events import mark_event_done
+    from core.payments import record_payment
+
+    record_payment(ctx, contractor, planned, 100_000, "cash")
+    clock.advance(days=9)
+    mark_event_done(ctx, contractor, planned, "Removal")
+    return planned
+
+
+@pytest.fixture
+def bot(api, ctx):
+    """The real bot Application against the local Bot API, handling one update at a time when told."""
+    from tests.bot_harness import start_bot
+
+    runner = start_bot(api, ctx)
+    yield runner
+    runner.stop()
+
+
+@pytest.fixture
+def chat(api, bot):
+    """The owner's private chat with the bot, after /start."""
+    from tests.bot_harness import Chat
+
+    chat = Chat(api, bot, chat_id=555)
+    chat.say("/start")
+    return chat

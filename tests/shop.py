@@ -1,7 +1,7 @@
-"""The app on a real port, served as `paystage run` serves it; with a FakeStripeAPI, it takes payments through it.
+"""The app on a real port, served as `paystage run` serves it; given the local Stripe, it takes payments through it.
 
 Shared by the tests that pay over plain HTTP (tests/test_pay_from_page.py) and the ones that pay in a real
-browser (tests/browser.py's `live_server`), with the `stripe_api` fixture (imported as `fake_stripe_api`).
+browser (tests/browser.py's `live_server`); the `stripe_api` fixture is in tests/conftest.py.
 """
 
 import threading
@@ -9,11 +9,10 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
-import pytest
 from waitress import wasyncore
 
 from paystage.app import web_server
-from sandbox import LocalStripeAPI as FakeStripeAPI  # the old name, still used below
+from sandbox import LocalStripeAPI
 from sms.app import create_app
 from sms.payments import OnlinePayments
 from sms.stripe_gateway import StripeGateway
@@ -44,7 +43,7 @@ class Shop:
     """The app of `ctx` on http://127.0.0.1:<port> (`base`); with `stripe_api`, taking payments through it, the
     fake delivering its signed webhooks to the app. Without it the page shows the contractor's instructions."""
 
-    def __init__(self, ctx, stripe_api: FakeStripeAPI | None = None, bank_first_above: int = 1_000 * DOLLARS):
+    def __init__(self, ctx, stripe_api: LocalStripeAPI | None = None, bank_first_above: int = 1_000 * DOLLARS):
         self.ctx, self.stripe = ctx, stripe_api
         self.app = create_app(ctx, public_base_url="http://127.0.0.1", twilio_auth_token="t")
         self.server = web_server(self.app, "127.0.0.1", 0)
@@ -89,11 +88,3 @@ class Shop:
             pass  # woken by a request thread meanwhile, the loop ran it already and closed the pipe pulled here
         self.thread.join(timeout=5)
         self.server.task_dispatcher.shutdown()
-
-
-@pytest.fixture(name="stripe_api")
-def fake_stripe_api(clock):
-    """The fake Stripe (tests/fakes/stripe_api.py), its sessions expiring by the test's clock."""
-    with FakeStripeAPI() as api:
-        api.clock = lambda: clock().timestamp()  # sessions expire by the test's clock; signatures use real time
-        yield api

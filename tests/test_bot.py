@@ -9,20 +9,6 @@ from tests.bot_harness import Chat, buttons, invited, start_bot
 NEWJOB = "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"
 
 
-@pytest.fixture
-def bot(api, ctx):
-    runner = start_bot(api, ctx)
-    yield runner
-    runner.stop()
-
-
-@pytest.fixture
-def chat(api, bot):
-    chat = Chat(api, bot, chat_id=555)
-    chat.say("/start")
-    return chat
-
-
 def ref_in(text: str) -> str:
     return re.search(r"J-[A-Z0-9]{4,6}", text).group()
 

@@ -8,24 +8,9 @@ from flask import Flask
 
 from bot.runner import BotRunner
 from bot.webhook import webhook_blueprint
-from tests.bot_harness import Chat, start_bot
 
 SECRET = "s3cret-token"
 NEWJOB = "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"
-
-
-@pytest.fixture
-def bot(api, ctx):
-    runner = start_bot(api, ctx)
-    yield runner
-    runner.stop()
-
-
-@pytest.fixture
-def chat(api, bot):
-    chat = Chat(api, bot, 555)
-    chat.say("/start")
-    return chat
 
 
 @pytest.fixture

@@ -7,39 +7,15 @@ import pytest
 from core.checkout import PaymentsUnavailable, pay_methods, pay_options, start_checkout
 from core.context import Actor
 from core.errors import Conflict
-from core.events import mark_event_done
 from core.jobs import cancel_job, job_status
 from core.payments import record_payment
 from core.pricing import PriceChange, apply_price_change
 from core.provider_events import DISPUTED, FAILED, PAID, PROCESSING, REFUNDED, PaymentNews, apply_news
 from core.reminders import remind_overdue
-from sandbox import LocalStripeAPI
-from sms.stripe_gateway import StripeGateway
 from storage.models import AuditRecord, Checkout, Payment, PaymentPart
 
 PAGE = "https://pay.example/p/token"
 DOLLARS = 100
-
-
-@pytest.fixture
-def stripe_api(clock):
-    with LocalStripeAPI() as api:
-        api.clock = lambda: clock().timestamp()  # one time for both sides: sessions expire by the test's clock
-        yield api
-
-
-@pytest.fixture
-def gateway(stripe_api):
-    return StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url)
-
-
-@pytest.fixture
-def removal_due(ctx, contractor, clock, planned):
-    """The countertop job nine days on: measurement paid in cash, removal done and its $1,000 due."""
-    record_payment(ctx, contractor, planned, 1_000 * DOLLARS, "cash")
-    clock.advance(days=9)
-    mark_event_done(ctx, contractor, planned, "Removal")
-    return planned
 
 
 def news(kind: str, checkout: Checkout | None = None, event: str = "evt_1", **fields) -> PaymentNews:

@@ -10,10 +10,8 @@ import pytest
 from bot.commands import OnlinePaymentsSetup
 from core.checkout import start_checkout
 from core.provider_events import ACCOUNT, PaymentNews, apply_news
-from sandbox import LocalStripeAPI
 from sms.app import create_app
 from sms.payments import OnlinePayments
-from sms.stripe_gateway import StripeGateway
 from storage.models import Contractor
 from tests.bot_harness import Chat, start_bot
 
@@ -23,18 +21,6 @@ PUBLIC = "https://pay.example"
 class NoRedirects(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
-
-
-@pytest.fixture
-def stripe_api(clock):
-    with LocalStripeAPI() as api:
-        api.clock = lambda: clock().timestamp()
-        yield api
-
-
-@pytest.fixture
-def gateway(stripe_api):
-    return StripeGateway(stripe_api.secret_key, api_base_url=stripe_api.base_url)
 
 
 def chat_with(api, ctx, payments) -> Chat:

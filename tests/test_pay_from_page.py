@@ -6,14 +6,12 @@ import time
 
 import pytest
 
-from core.events import mark_event_done
 from core.jobs import job_status
-from core.payments import record_payment
 from core.pricing import PriceChange, apply_price_change
 from sandbox.stripe_api import sign
 from sms.app import create_app
 from storage.models import Checkout, Payment, ProviderEvent
-from tests.shop import DOLLARS, Shop, fake_stripe_api, request  # noqa: F401 (the stripe_api fixture)
+from tests.shop import DOLLARS, Shop, request
 
 
 @pytest.fixture
@@ -21,15 +19,6 @@ def shop(ctx, stripe_api):
     shop = Shop(ctx, stripe_api)
     yield shop
     shop.close()
-
-
-@pytest.fixture
-def removal_due(ctx, contractor, clock, planned):
-    """Measurement paid in cash, removal done: $1,000 due now."""
-    record_payment(ctx, contractor, planned, 1_000 * DOLLARS, "cash")
-    clock.advance(days=9)
-    mark_event_done(ctx, contractor, planned, "Removal")
-    return planned
 
 
 def wait_for(predicate, timeout: float = 10.0):
