@@ -178,7 +178,7 @@ def test_a_due_text_paid_by_card_is_paid_on_the_page_within_a_second(running):
           f"the contractor's note at Telegram {told * 1000:.0f} ms")
     assert waited < PAID_WITHIN and texted < PAID_WITHIN and told < PAID_WITHIN
     assert "(card)" in receipt and "$1,000.00 received (card)" in note and "Dana Whitfield" in note
-    assert "your payment was received" in visit(back)[2]
+    assert "your payment of $1,000.00 was received" in visit(back)[2]
     assert any(r["path"] == "/v1/events" for r in stripe_api.requests)  # the worker reconciled at start
 
 
@@ -188,7 +188,7 @@ def test_a_bank_transfer_is_processing_until_it_fails_then_paid_again_until_it_s
     checkout_url = dana.tap_pay("bank")
     back = dana.pays(checkout_url, "us_bank_account")
     wait_until(lambda: dana.removal_state(back) == "Bank transfer processing")
-    assert "Your bank transfer is on its way" in visit(back)[2]
+    assert "Your bank transfer of $1,000.00 is on its way" in visit(back)[2]
     balance = story.customer_texts("BAL")
     assert "$1,000.00 by bank transfer (processing)" in balance and "Nothing is due right now" in balance
     assert "started a bank transfer of $1,000.00" in contractor_told(story, "started a bank transfer")
