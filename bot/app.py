@@ -38,7 +38,7 @@ filterwarnings("ignore", message=".*per_message=False.*CallbackQueryHandler", ca
 
 def build_application(token: str, services: Services, *, persistence: BasePersistence | None = None,
                       api_base_url: str | None = None, polling: bool = True) -> Application:
-    """The bot. `api_base_url` points it at another Bot API server (self-hosted, or a local fake in tests)."""
+    """The bot. `api_base_url` points it at another Bot API server (self-hosted, or the local one in sandbox/)."""
     builder = ApplicationBuilder().token(token).post_init(_register_commands)
     if api_base_url:
         base = api_base_url.rstrip("/")

@@ -1,7 +1,7 @@
 """Stripe, for the payment page and the worker: Checkout Sessions, webhook events in our words, missed events.
 
 `STRIPE_API_BASE_URL` points every call at another Stripe-compatible API (a
-local fake in tests). Errors never carry the secret key: stripe-python does
+local one in sandbox/ for the tests and the sandbox). Errors never carry the secret key: stripe-python does
 not put it in messages, and the process's log redacts it anyway.
 """
 
@@ -26,7 +26,7 @@ from core.provider_events import (
 
 log = logging.getLogger(__name__)
 
-CHECKOUT_ORIGIN = "https://checkout.stripe.com"  # Stripe's hosted checkout pages (a fake serves them itself)
+CHECKOUT_ORIGIN = "https://checkout.stripe.com"  # Stripe's hosted checkout (the local Stripe serves its own)
 STRIPE_METHODS = {"card": "card", "bank": "us_bank_account"}
 OUR_METHODS = {stripe_name: ours for ours, stripe_name in STRIPE_METHODS.items()}
 EVENTS = ("checkout.session.completed", "checkout.session.async_payment_succeeded",
@@ -108,6 +108,8 @@ class StripeGateway:
 def verified_event(payload: bytes, signature: str, secrets: tuple[str, ...]) -> dict:
     """The event in a webhook delivery, if Stripe signed these exact bytes recently with one of `secrets` (the
     account endpoint's and, with Connect, the Connect endpoint's); ValueError otherwise."""
+    if isinstance(secrets, str):  # one secret passed bare would be looped over letter by letter: "w" would sign
+        raise TypeError("verified_event takes a tuple of secrets")
     for secret in secrets:
         try:
             return stripe.Webhook.construct_event(payload, signature, secret).to_dict()  # tolerance: 5 minutes

@@ -140,3 +140,11 @@ def test_without_stripe_the_page_shows_the_contractors_instructions(ctx, contrac
     assert "How to pay" in html and "Pay by card" not in html
     assert client.post("/p/" + ctx.links.token(removal_due, ctx.clock()) + "/pay",
                        data={"choice": "due", "method": "card"}).status_code == 404
+
+
+def test_the_webhook_check_refuses_a_bare_secret_rather_than_trusting_each_letter():
+    from sms.stripe_gateway import verified_event
+
+    body = json.dumps({"id": "evt_forged", "type": "x", "data": {"object": {}}})
+    with pytest.raises(TypeError):
+        verified_event(body.encode(), sign(body, "w"), "whsec_real")
