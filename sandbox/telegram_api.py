@@ -254,6 +254,12 @@ class LocalBotAPI(LocalServer):
         with self._lock:
             return copy.deepcopy(self._messages.get((chat_id, message_id)))
 
+    def chat(self, chat_id: int) -> list[dict]:
+        """Every message in a chat as it is now, the user's and the bot's, oldest first (edited as edited, the
+        deleted gone): what the chat shows."""
+        with self._lock:
+            return [copy.deepcopy(m) for (chat, _), m in sorted(self._messages.items()) if chat == chat_id]
+
     @property
     def webhook(self) -> dict:
         with self._lock:

@@ -73,9 +73,14 @@ def twilio_error(code: int, status: int, message: str | None = None) -> dict:
     }
 
 
+def encoding(body: str) -> str:
+    """How Twilio would send `body`: "GSM-7" when every character is in the GSM alphabet, else "UCS-2"."""
+    return "GSM-7" if all(c in GSM7 or c in GSM7_EXTENSION for c in body) else "UCS-2"
+
+
 def segments(body: str) -> int:
     """How many SMS segments Twilio would bill `body` as."""
-    if all(c in GSM7 or c in GSM7_EXTENSION for c in body):
+    if encoding(body) == "GSM-7":
         units, single, part = sum(2 if c in GSM7_EXTENSION else 1 for c in body), 160, 153
     else:
         units, single, part = len(body.encode("utf-16-le")) // 2, 70, 67

@@ -22,6 +22,11 @@ BODY_LIMITS = {  # route -> the largest body it takes, in bytes
     "/stripe/webhook": 256 * KIB,
     # the Pay button's form: what to pay and how
     "/p/<token>/pay": 1 * KIB,
+    # the sandbox page's JSON (sandbox/web.py, only in sandbox mode): a chat message of up to 4,096 characters, a
+    # text of up to 1,600, each character up to 12 bytes once escaped; a tap names a message and its button
+    "/sandbox/chat": 64 * KIB,
+    "/sandbox/phone": 32 * KIB,
+    "/sandbox/tap": 1 * KIB,
 }
 LARGEST_BODY = max(BODY_LIMITS.values())
 

@@ -30,9 +30,14 @@ def init_app(app: Flask) -> None:
 
 
 def add_response_headers(response: Response) -> Response:
+    # A page of another kind sets its own policy and keeps it: the sandbox's page (sandbox/web.py, registered in
+    # sandbox mode only) runs a script. No view of the customer's sets one, so theirs is always the one above.
+    own_policy = response.headers.get("Content-Security-Policy")
     response.headers.update(RESPONSE_HEADERS)
     payments = current_app.config.get("PAYMENTS")
-    if payments is not None:  # the Pay form's redirect goes to the provider's checkout: form-action covers it
+    if own_policy:
+        response.headers["Content-Security-Policy"] = own_policy
+    elif payments is not None:  # the Pay form's redirect goes to the provider's checkout: form-action covers it
         response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
             "form-action 'self'", f"form-action 'self' {payments.checkout_origin}")
     return response
