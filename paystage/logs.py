@@ -14,7 +14,7 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
 SHORTEST = 4  # a shorter "secret" (a database password of "pw") would blot out words in every line
 # a log line per job run or per request is noise at INFO
-NOISY = ("apscheduler", "httpx", "twilio.http_client", "waitress.queue")
+NOISY = ("apscheduler", "httpx", "stripe", "twilio.http_client", "waitress.queue")
 
 
 class RedactingFormatter(logging.Formatter):
