@@ -2,8 +2,11 @@
 
 import logging
 import signal
+import sys
 import threading
 from datetime import timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from peewee import Database
 
@@ -14,6 +17,9 @@ from core.dispatcher import DeliveryPolicy, Dispatcher
 from core.links import PaymentLinks
 from paystage.settings import Settings
 from storage.database import open_database, upgrade
+
+if TYPE_CHECKING:
+    from sandbox.world import Sandbox
 
 log = logging.getLogger(__name__)
 
@@ -136,8 +142,48 @@ def build_bot(settings: Settings, ctx: Context):
                      webhook_secret=t.webhook_secret)
 
 
-def run_all(settings: Settings) -> None:
-    """`paystage run`: the web app, the bot and the worker in one process, on one database, until stopped."""
+def start_sandbox(env: dict[str, str], settings: Settings) -> tuple[Settings, "Sandbox"]:
+    """The sandbox's world started, and the settings of a run against it: `env` with the world's on top.
+
+    The same Settings.from_env as the live product's, with the local Bot API, Twilio and Stripe's addresses and
+    keys, and three values of the sandbox's own:
+    - the database is DATA_DIR/sandbox.sqlite3, made fresh at every start, whatever DATABASE_URL says. Never the
+      live database: a visitor's made-up jobs there would be real jobs to a later live run, whose worker would text
+      the numbers typed in play, and a sandbox contractor would own the business. Fresh, because the world the
+      rows refer to (the chats, the phones, the Stripe sessions) lives in this process and ends with it.
+    - PUBLIC_BASE_URL is where this process listens (http://HOST:PORT), so every link and webhook stays on this
+      machine, even with a public address in .env for the live product;
+    - the bot polls: the local Bot API hands out updates, it posts to no webhook.
+    """
+    from sandbox.world import Sandbox
+
+    host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
+    address = f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
+    database = settings.data_dir / "sandbox.sqlite3"
+    for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
+        path.unlink(missing_ok=True)
+    world = Sandbox(address).start()
+    try:
+        return Settings.from_env({**env, **world.env(), "DATABASE_URL": f"sqlite:///{database}",
+                                  "PUBLIC_BASE_URL": address, "TELEGRAM_MODE": "polling"}), world
+    except Exception:
+        world.close()
+        raise
+
+
+def run_all(settings: Settings, world: "Sandbox | None" = None) -> None:
+    """`paystage run`: the web app, the bot and the worker in one process, on one database, until stopped.
+
+    With `world` (start_sandbox's), the sandbox: the same parts against the world's local servers, its page
+    served at /, and the world closed when the rest has stopped."""
+    try:
+        _run_all(settings, world)
+    finally:
+        if world:
+            world.close()
+
+
+def _run_all(settings: Settings, world: "Sandbox | None") -> None:
     open_storage(settings)
     ctx = build_context(settings)
     bot = build_bot(settings, ctx)
@@ -146,6 +192,10 @@ def run_all(settings: Settings) -> None:
         from bot.webhook import webhook_blueprint
 
         web.register_blueprint(webhook_blueprint(settings.telegram.webhook_secret, bot))
+    if world:
+        from sandbox.web import sandbox_blueprint
+
+        web.register_blueprint(sandbox_blueprint(world))
     server = web_server(web, settings.host, settings.port)
     worker = build_worker(settings, ctx)
     stopping = _stop_on_signals()
@@ -155,9 +205,17 @@ def run_all(settings: Settings) -> None:
         bot.start()
     log.info("Paystage is running: web on http://%s:%d, bot %s, worker on", settings.host, settings.port,
              settings.telegram.mode if bot else "not configured (no TELEGRAM_BOT_TOKEN)")
-    if not (settings.telegram or settings.twilio):
-        log.warning("no Telegram or Twilio settings yet: messages go to this log. Put TELEGRAM_BOT_TOKEN and "
-                    "TWILIO_* in .env (README), or run `make demo` to see the whole story. Ctrl-C stops.")
+    if world:
+        log.info("this is the sandbox: the bot, the texts and the payments go to local stand-ins for Telegram, "
+                 "Twilio and Stripe in this process, and nothing leaves this machine (database %s, fresh at "
+                 "every start). Set TELEGRAM_BOT_TOKEN and TWILIO_* for the live product (README). Ctrl-C stops.",
+                 settings.database_url.removeprefix("sqlite:///"))
+        # the last line, bare: the address to open, where a terminal makes it a link
+        print(f"Open {settings.public_base_url}/", file=sys.stderr, flush=True)
+    elif not (settings.telegram or settings.twilio):
+        log.warning("no Telegram or Twilio settings (PAYSTAGE_SANDBOX=off): messages go to this log. Put "
+                    "TELEGRAM_BOT_TOKEN and TWILIO_* in .env (README), or run `make demo` to see the whole story. "
+                    "Ctrl-C stops.")
     stopping.wait()
     log.info("stopping")
     if bot:

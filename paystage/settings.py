@@ -22,6 +22,11 @@ from core.quiet_hours import QuietHours
 MIN_SECRET_KEY = 32  # signs every payment link: a short key can be guessed offline from one link
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 MIN_AUTH_TOKEN = 16  # Twilio's are 32 hex digits; the token is also the key of every webhook signature
+# what makes `paystage run` the live product: any of them set, the sandbox is off (the same ones _telegram, _twilio
+# and _stripe take as "configured")
+REAL_CREDENTIALS = ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
+                    "TWILIO_MESSAGING_SERVICE_SID", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class SettingError(Exception):
@@ -86,9 +91,7 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
-        if env is None:
-            load_dotenv()
-            env = dict(os.environ)
+        env = environment() if env is None else env
         data_dir = Path(env.get("PAYSTAGE_DATA_DIR", "data"))
         defaults = Defaults(
             timezone=_checked(regional.timezone_name, env, "PAYSTAGE_TIMEZONE", Defaults.timezone),
@@ -117,6 +120,44 @@ class Settings:
             log_level=_log_level(env.get("PAYSTAGE_LOG_LEVEL", "INFO")),
             stripe=_stripe(env),
         )
+
+
+def environment() -> dict[str, str]:
+    """The process's environment, with a .env file in the working directory under it."""
+    load_dotenv()
+    return dict(os.environ)
+
+
+def sandbox_choice(env: dict[str, str]) -> str:
+    """PAYSTAGE_SANDBOX: on, off, or auto (the default: on exactly when no real credentials are set)."""
+    text = env.get("PAYSTAGE_SANDBOX", "").strip().lower() or "auto"
+    if text not in ("auto", "on", "off"):
+        raise SettingError(f"PAYSTAGE_SANDBOX={text!r} must be on, off or auto")
+    return text
+
+
+def sandbox_mode(env: dict[str, str]) -> bool:
+    """Whether `paystage run` runs the sandbox (DESIGN.md, "Sandbox"): the product against local stand-ins for
+    Telegram, Twilio and Stripe, in the same process.
+
+    Never with real credentials, which would be ignored (a token set and nothing sent would be a puzzle), and on
+    loopback only: the sandbox answers anyone who reaches it as the contractor, with no Telegram account behind.
+    """
+    choice = sandbox_choice(env)
+    given = [name for name in REAL_CREDENTIALS if env.get(name, "").strip()]
+    if choice == "off" or (choice == "auto" and given):
+        return False
+    if given:
+        raise SettingError(f"PAYSTAGE_SANDBOX=on with real credentials set ({', '.join(given)}): the sandbox never "
+                           "runs with them; unset PAYSTAGE_SANDBOX for the live product")
+    host = env.get("HOST", "127.0.0.1").strip()
+    allow_any = env.get("PAYSTAGE_SANDBOX_ANY_HOST", "").strip().lower()
+    if allow_any not in ("", "yes", "no"):
+        raise SettingError(f"PAYSTAGE_SANDBOX_ANY_HOST={allow_any!r} must be yes or no")
+    if host not in LOOPBACK_HOSTS and allow_any != "yes":
+        raise SettingError(f"HOST={host!r}: the sandbox listens on loopback only (127.0.0.1, localhost or ::1), as "
+                           "whoever reaches it acts as the contractor; PAYSTAGE_SANDBOX_ANY_HOST=yes allows it")
+    return True
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:

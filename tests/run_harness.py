@@ -5,7 +5,9 @@
         story.say("/start")
 
 The contractor talks to the bot in Telegram (polling, through the local Bot API), the customer texts by SMS (signed
-webhooks to the process), and every text leaves through the worker's outbox to the local Twilio. The process's
+webhooks to the process), and every text leaves through the worker's outbox to the local Twilio. Given neither, the
+process is the sandbox, the world its own (`paystage_run(tmp_path)`), and has started when it prints the address to
+open. The process's
 settings come from the environment only, stripped of the developer's own PAYSTAGE_, TWILIO_, TELEGRAM_ and STRIPE_
 variables; its output goes to run.log, shown when it does not start.
 """
@@ -40,7 +42,7 @@ def free_port() -> int:
 
 
 class Story:
-    def __init__(self, telegram: LocalBotAPI, twilio: LocalTwilioAPI, base: str):
+    def __init__(self, telegram: LocalBotAPI | None, twilio: LocalTwilioAPI | None, base: str):
         self.telegram, self.twilio, self.base = telegram, twilio, base
 
     def say(self, text: str, reply_to: int | None = None) -> dict:
@@ -69,26 +71,35 @@ class Story:
 
 
 @contextmanager
-def paystage_run(tmp_path: Path, telegram: LocalBotAPI, twilio: LocalTwilioAPI, *, port: int | None = None,
-                 env: dict[str, str] | None = None):
+def paystage_run(tmp_path: Path, telegram: LocalBotAPI | None = None, twilio: LocalTwilioAPI | None = None, *,
+                 port: int | None = None, env: dict[str, str] | None = None):
     """`python -m paystage.cli run` on `port` (a free one by default) with `env` on top, until the block ends;
-    (Story, the process) once the bot polls."""
+    (Story, the process) once the bot polls, or, without `telegram` and `twilio`, once the sandbox says to open it."""
     port = port or free_port()
     base = f"http://127.0.0.1:{port}"
     environment = {k: v for k, v in os.environ.items()
                    if not k.startswith(("PAYSTAGE_", "DATABASE_URL", "TWILIO_", "TELEGRAM_", "STRIPE_"))}
     environment.update(PAYSTAGE_DATA_DIR=str(tmp_path), DATABASE_URL=f"sqlite:///{tmp_path / 'run.sqlite3'}",
                        PORT=str(port), PUBLIC_BASE_URL=base, PAYSTAGE_QUIET_HOURS="off", PAYSTAGE_SMS_PER_SECOND="0",
-                       TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
-                       TWILIO_FROM_NUMBER="+14155550100", TWILIO_API_BASE_URL=twilio.base_url,
-                       TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url,
-                       PYTHONUNBUFFERED="1", **(env or {}))
+                       PYTHONUNBUFFERED="1")
+    if twilio:
+        environment.update(TWILIO_ACCOUNT_SID=twilio.account_sid, TWILIO_AUTH_TOKEN=twilio.auth_token,
+                           TWILIO_FROM_NUMBER="+14155550100", TWILIO_API_BASE_URL=twilio.base_url)
+    if telegram:
+        environment.update(TELEGRAM_BOT_TOKEN=telegram.token, TELEGRAM_API_BASE_URL=telegram.base_url)
+    environment.update(env or {})
     log = open(tmp_path / "run.log", "w")
     process = subprocess.Popen([sys.executable, "-m", "paystage.cli", "run"], env=environment, cwd=ROOT,
                                stdout=log, stderr=subprocess.STDOUT)
+
+    def started() -> bool:
+        if telegram:
+            return bool(telegram.calls_to("getUpdates"))
+        return f"Open {base}/" in (tmp_path / "run.log").read_text()
+
     try:
         deadline = time.monotonic() + 30
-        while not telegram.calls_to("getUpdates"):
+        while not started():
             if time.monotonic() > deadline or process.poll() is not None:
                 raise AssertionError("paystage run did not start:\n" + (tmp_path / "run.log").read_text())
             time.sleep(0.1)
