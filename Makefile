@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: run demo test bench clean
 
+# With no Telegram or Twilio credentials it is the sandbox, and its last line of start-up is the address to open.
 run: $(VENV)/.installed
 	$(BIN)/paystage run
 
