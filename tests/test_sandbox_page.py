@@ -340,3 +340,29 @@ def test_without_the_blueprint_no_sandbox_route_exists(ctx):
     assert [r.rule for r in app.url_map.iter_rules() if r.rule == "/" or r.rule.startswith("/sandbox")] == []
     assert app.test_client().get("/").status_code == 404
     assert app.test_client().get("/sandbox/state").status_code == 404
+
+
+def test_a_customer_pays_by_card_from_their_text_and_both_sides_hear_of_it(page, running):
+    """The sandbox takes payments at the local Stripe: the link in the due text, its Pay button, the checkout, and
+    Stripe's signed webhook back to the app; the receipt reaches the phone and the note the chat."""
+    from playwright.sync_api import expect
+
+    say(page, "/start")
+    ref = re.search(r"J-[A-Z0-9]{4,6}", say(page, "/newjob Dana Whitfield, (415) 555-0134, Tiles, $4,000")
+                    .inner_text()).group()
+    tap(say(page, f"/plan {ref} half now, the rest on {running.later:%Y-%m-%d}"), "Send to customer")
+    due = phone_of(page, "(415) 555-0134").locator(".sms.in", has_text="$2,000.00 is now due")
+    expect(due).to_have_count(1, timeout=WAIT)
+    with page.context.expect_page() as opened:
+        due.locator("a[href*='/p/']").click()
+    customer = opened.value
+    customer.wait_for_load_state()
+    with customer.expect_navigation():
+        customer.locator("form.pay", has_text="Due now").get_by_role("button", name="Pay by card").click()
+    assert customer.url.startswith(running.world.stripe_api.base_url + "/checkout/")
+    with customer.expect_navigation():
+        customer.get_by_role("button", name="Pay $2,000.00 by card").click()
+    customer.close()
+    expect(phone_of(page, "(415) 555-0134").locator(".sms.in").last).to_contain_text("We received $2,000.00",
+                                                                                     timeout=WAIT)
+    expect(page.locator("#chat .message.bot").last).to_contain_text("$2,000.00 received (card)", timeout=WAIT)

@@ -3,6 +3,7 @@
 "use strict";
 
 const POLL_MS = 700;
+const HIDDEN_POLL_MS = 5000; // a tab in the background asks less often
 const URL_RE = /https?:\/\/[^\s<>"]+/g;
 const COMMAND_RE = /(^|[\s(])(\/[A-Za-z0-9_]{1,32})(?=$|[\s.,;:!?)])/g;
 const REF_RE = /\bJ-[A-Z0-9]{4,6}\b/g;
@@ -10,6 +11,7 @@ const REF_RE = /\bJ-[A-Z0-9]{4,6}\b/g;
 let version = "";
 let replyTo = null; // {id, text}: the message the next one answers
 let pollTimer = null;
+let pollCount = 0; // only the latest poll's answer is shown: an earlier one may arrive after it
 const phoneCards = new Map(); // number -> its card element
 
 const $ = (id) => document.getElementById(id);
@@ -30,20 +32,23 @@ async function post(path, body) {
 
 async function poll() {
   clearTimeout(pollTimer);
+  const mine = ++pollCount;
+  let offline = false;
+  let state = null;
   try {
     const response = await fetch("/sandbox/state?since=" + encodeURIComponent(version));
-    if (response.ok) {
-      const state = await response.json();
-      if (state.changed) render(state);
-      version = state.version;
-      document.body.classList.remove("offline");
-    } else {
-      document.body.classList.add("offline");
-    }
+    if (response.ok) state = await response.json();
+    else offline = true;
   } catch (error) {
-    document.body.classList.add("offline");
+    offline = true;
   }
-  pollTimer = setTimeout(poll, POLL_MS);
+  if (mine !== pollCount) return; // a later poll is under way, and it sets the next one
+  if (state) {
+    if (state.changed) render(state);
+    version = state.version;
+  }
+  document.body.classList.toggle("offline", offline);
+  pollTimer = setTimeout(poll, document.hidden ? HIDDEN_POLL_MS : POLL_MS);
 }
 
 function render(state) {
@@ -338,6 +343,9 @@ document.addEventListener("DOMContentLoaded", () => {
     const answer = await post("/sandbox/story");
     if (!answer.ok) $("story-status").textContent = answer.data.error || "The story did not start.";
     poll();
+  });
+  document.addEventListener("visibilitychange", () => {
+    if (!document.hidden) poll();
   });
   poll();
 });
