@@ -12,7 +12,7 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -54,7 +54,7 @@ def running(tmp_path):
     base = f"http://127.0.0.1:{port}"
     world = Sandbox(base).start()
     env = {**world.env(), "PAYSTAGE_DATA_DIR": str(tmp_path), "DATABASE_URL": f"sqlite:///{tmp_path / 'run.sqlite3'}",
-           "PUBLIC_BASE_URL": base, "PORT": str(port), "PAYSTAGE_QUIET_HOURS": "off", "PAYSTAGE_SMS_PER_SECOND": "0"}
+           "PUBLIC_BASE_URL": base, "PORT": str(port), "PAYSTAGE_SMS_PER_SECOND": "0"}
     settings = Settings.from_env(env)
     open_storage(settings)
     ctx = build_context(settings)
@@ -75,6 +75,14 @@ def running(tmp_path):
         server.close()
         world.close()
         db.close()
+
+
+def test_the_worlds_settings_text_the_customer_at_any_hour(running, tmp_path):
+    """The visitor is the customer too: at 11 PM their phone must not stay empty until 8 AM."""
+    night = datetime(2026, 12, 2, 4, 30, tzinfo=timezone.utc)  # 11:30 PM in New York
+    assert not running.settings.quiet_hours.is_quiet(night, "America/New_York")
+    live = Settings.from_env({"PAYSTAGE_SECRET_KEY": "k" * 32, "PAYSTAGE_DATA_DIR": str(tmp_path)})
+    assert live.quiet_hours.is_quiet(night, "America/New_York")  # the live product's default
 
 
 def call(base: str, path: str, body=None, *, raw: bytes | None = None, content_type="application/json"):
