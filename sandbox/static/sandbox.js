@@ -13,6 +13,30 @@ let replyTo = null; // {id, text}: the message the next one answers
 let pollTimer = null;
 let pollCount = 0; // only the latest poll's answer is shown: an earlier one may arrive after it
 const phoneCards = new Map(); // number -> its card element
+const unstuck = new WeakSet(); // scrolled up from the end by the visitor: left where they are when news comes
+const sizes = new WeakMap(); // list -> its size when last seen: a scroll that comes with a new size is the layout's
+
+// A chat or a phone thread shows its latest message, unless the visitor scrolled up to read an earlier one.
+function follow(list) {
+  list.addEventListener("scroll", () => {
+    if (sizes.get(list) !== sizeOf(list)) return; // new content or a new width moved it, not the visitor
+    if (list.scrollHeight - list.scrollTop - list.clientHeight < 40) unstuck.delete(list);
+    else unstuck.add(list);
+  });
+  new ResizeObserver(() => toEnd(list)).observe(list);
+}
+
+function sizeOf(list) {
+  return list.scrollHeight + "x" + list.clientHeight + "x" + list.clientWidth;
+}
+
+function toEnd(list, force) {
+  if (force || !unstuck.has(list)) {
+    list.scrollTop = list.scrollHeight;
+    unstuck.delete(list);
+  }
+  sizes.set(list, sizeOf(list));
+}
 
 const $ = (id) => document.getElementById(id);
 
@@ -114,7 +138,6 @@ function el(tag, className, text) {
 
 function renderChat(messages) {
   const list = $("chat");
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
   list.replaceChildren();
   if (!messages.length) {
     const empty = el("li", "empty");
@@ -122,7 +145,7 @@ function renderChat(messages) {
     list.append(empty);
   }
   for (const m of messages) list.append(chatMessage(m));
-  if (atBottom || messages.length && messages[messages.length - 1].mine) list.scrollTop = list.scrollHeight;
+  toEnd(list, messages.length && messages[messages.length - 1].mine);
 }
 
 function chatMessage(m) {
@@ -173,6 +196,7 @@ function inlineButton(message, b) {
     const answer = await post("/sandbox/tap", {message_id: message.id, data: b.data});
     if (!answer.ok) showError("chat-error", answer.data.error || "The tap did not go through.");
     button.disabled = false;
+    unstuck.delete($("chat")); // the bot answers at the end of the chat: show it there
     poll();
   });
   return button;
@@ -200,6 +224,7 @@ async function say(text) {
   }
   hideError("chat-error");
   stopReply();
+  unstuck.delete($("chat"));
   poll();
   return true;
 }
@@ -229,13 +254,11 @@ function renderPhones(phones) {
       card.querySelector("form").addEventListener("submit", (event) => textBack(event, phone.number, card));
       phoneCards.set(phone.number, card);
       area.append(card);
+      follow(card.querySelector(".thread"));
     }
     const thread = card.querySelector(".thread");
-    const atBottom = thread.scrollHeight - thread.scrollTop - thread.clientHeight < 40;
     thread.replaceChildren(...phone.texts.map(smsBubble));
-    if (atBottom || phone.texts.length && !phone.texts[phone.texts.length - 1].incoming) {
-      thread.scrollTop = thread.scrollHeight;
-    }
+    toEnd(thread, phone.texts.length && !phone.texts[phone.texts.length - 1].incoming);
   }
 }
 
@@ -319,6 +342,7 @@ function resize() {
 // --- wiring -------------------------------------------------------------------------------------------
 
 document.addEventListener("DOMContentLoaded", () => {
+  follow($("chat"));
   $("composer").addEventListener("submit", async (event) => {
     event.preventDefault();
     const box = $("message");
