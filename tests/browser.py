@@ -55,8 +55,10 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Per module, not per session: playwright's sync API keeps an event loop running on this thread while it is
+    open, and a later test module's asyncio.run() would then refuse to start."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
