@@ -33,5 +33,6 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(BIN)/python -m pip install -e '.[test]'
 	touch $@ $(VENV)/.installed
 
+# Only what a build makes. Never data/: it holds the database and the key that signs every link already sent.
 clean:
-	rm -rf $(VENV) data build *.egg-info
+	rm -rf $(VENV) build *.egg-info
