@@ -35,6 +35,17 @@ DANA = "+14155550134"
 sids = (f"SM{n:032d}" for n in count(1))
 
 
+def stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    """SIGTERM, as a service manager stops it; SIGKILL if it has not stopped within `timeout`."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -105,10 +116,5 @@ def paystage_run(tmp_path: Path, telegram: LocalBotAPI | None = None, twilio: Lo
             time.sleep(0.1)
         yield Story(telegram, twilio, base), process
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        stop(process)
         log.close()

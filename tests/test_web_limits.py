@@ -8,7 +8,6 @@ itself, after the headers, without reading it. The last tests run the real `pays
 
 import io
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -24,6 +23,7 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request
 
 from sms.app import create_app
+from tests.run_harness import stop
 
 ROOT = Path(__file__).resolve().parent.parent
 KIB, MIB = 1024, 1024 * 1024
@@ -205,12 +205,7 @@ def server(request, tmp_path_factory):
                 time.sleep(0.1)
         yield base, process.pid
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop(process)
         log.close()
 
 
