@@ -3,11 +3,15 @@
 One character outside GSM 03.38 (an emoji, a phone keyboard's curly quote, a
 non-breaking space from babel) makes the carrier send the whole message as
 UCS-2: 70 characters a segment instead of 160, so the same words cost two to
-three times as much. Customer texts are therefore made GSM-7 on purpose with
-`to_gsm7` before they are sent, and measured with `segments`.
+three times as much. An SMS is therefore made GSM-7 with `to_gsm7` at the last
+step, when core.sms_text.fit fits it, and measured with `segments`. Only the
+SMS: Telegram and the payment page show names exactly as they were typed.
 """
 
+import re
 import unicodedata
+
+from anyascii import anyascii
 
 MAX_SEGMENTS = 3  # the longest text a customer gets (DESIGN.md, Standards)
 
@@ -24,63 +28,45 @@ EXTENSION = frozenset("\f^{}\\[~]|€")
 
 _SINGLE, _PART = 160, 153  # GSM-7 septets: one segment alone; each part of a concatenated text
 _SINGLE_UCS2, _PART_UCS2 = 70, 67  # UTF-16 code units, when one character is not GSM-7
-
-# What phones and libraries type that GSM-7 lacks, and the nearest thing it has.
-_REPLACE = {
-    **dict.fromkeys("‘’‚‛′‵‹›`´", "'"),
-    **dict.fromkeys("“”„‟″‶«»", '"'),
-    **dict.fromkeys("‐‑‒–—―−⁃•", "-"),
-    **dict.fromkeys("\t\v\u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-                    "\u2007\u2008\u2009\u200a\u202f\u205f\u3000", " "),
-    "\u2028": "\n",
-    "\u2029": "\n",
-    "…": "...",
-    "⁄": "/",
-    "×": "x",
-    "©": "(c)",
-    "®": "(R)",
-    # Letters that carry no accent to strip, so NFKD leaves them alone.
-    "ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ð": "d", "Ð": "D", "þ": "th", "Þ": "Th",
-    "œ": "oe", "Œ": "OE", "ı": "i", "ŋ": "n", "Ŋ": "N", "ĸ": "k", "ſ": "s",
-}
+_DROPPED = "\x00"  # where an emoji was, until the spaces around it are tidied
 
 
 def to_gsm7(text: str) -> str:
-    """The text in GSM-7: accents stripped where GSM-7 lacks the letter, emoji dropped.
+    """The text in GSM-7: what GSM-7 has kept as it is, the rest transliterated, emoji dropped.
 
-    Letters GSM-7 has keep their accent (é, ñ, ü, Ä, Ø, å, ß ...); others lose it
-    (á → a, ç → c, Ł → L); typography becomes plain (’ → ', – → -, … → ...,
-    non-breaking spaces → space). Symbols and emoji are decoration and are
-    dropped. A run of letters or digits from a script GSM-7 cannot spell (李, Иван)
-    becomes one '?': dropping it would lose a word without a trace, or merge
-    the words on either side.
+    Letters GSM-7 has keep their accent (é, ñ, ü, Ä, Ø, å, ß ...). Everything
+    else goes to its nearest ASCII with anyascii, a maintained transliteration
+    table for every script: á → a, Đặng → Dang, Монтаж → Montazh, 王小明 →
+    WangXiaoMing, ’ → ', – → -, … → ..., non-breaking spaces → space. A
+    customer reads their own name romanised rather than as "?", and the text
+    stays at 160 characters a segment. Emoji (which anyascii spells as
+    ":house:") are decoration and are dropped; so is a character no table
+    can spell.
     """
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    out: list[str] = []
-    unknown_run = False
-    for char in text:
-        spelled = _spell(char)
-        if spelled:
-            out.append(spelled)
-            unknown_run = False
-        elif unicodedata.category(char)[0] in "LN" and not unknown_run:
-            out.append("?")
-            unknown_run = True
-    return "".join(out)
+    spelled = "".join(_spell(char) for char in text)
+    # An emoji goes with the spaces before it, so "kitchen 🏠 (J-7K2Q)" reads "kitchen (J-7K2Q)".
+    spelled = re.sub(f"(^|\n)[ {_DROPPED}]*{_DROPPED} *", r"\1", spelled)
+    return re.sub(f"[ {_DROPPED}]*{_DROPPED}", "", spelled)
 
 
 def _spell(char: str) -> str:
     """The GSM-7 spelling of one character, or "" if it has none."""
     if char in BASIC or char in EXTENSION:
         return char
-    if char in _REPLACE:
-        return _REPLACE[char]
-    parts = [c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c)]
-    spelled = "".join(c if c in BASIC or c in EXTENSION else _REPLACE.get(c, "") for c in parts)
-    if spelled:
-        return spelled
-    digit = unicodedata.digit(char, None)  # ٣ (Arabic-Indic three) → 3
-    return "" if digit is None else str(digit)
+    if char in "\u2028\u2029":  # line and paragraph separators: anyascii makes them spaces
+        return "\n"
+    ascii_ = anyascii(char)
+    if unicodedata.category(char) == "So" and ascii_.startswith(":") and ascii_.endswith(":"):
+        return _DROPPED  # an emoji's ":shortcode:"
+    # anyascii's ASCII is GSM-7 but for the backtick and control characters (a tab, a vertical tab).
+    return "".join(c if c in BASIC or c in EXTENSION else " " if c.isspace() else "'" if c == "`" else ""
+                   for c in ascii_)
+
+
+def spells(text: str) -> bool:
+    """Whether an SMS can spell anything of `text`: a name of emoji alone says nothing once sent."""
+    return bool(to_gsm7(text).strip())
 
 
 def is_gsm7(text: str) -> bool:

@@ -1,10 +1,12 @@
 """Every text a customer gets, one function each.
 
 Each returns GSM-7 of at most MAX_SEGMENTS segments: names, titles and labels
-come from people and are made GSM-7 here ("Zoë's kitchen 🏠" → "Zoe's
-kitchen"); amounts use the job's currency and locale; dates are in the
-customer's timezone. Every text starts with the business name, so the
-customer knows who is writing, and carries the job's reference.
+come from people and are written as typed; core.sms_text.fit makes the whole
+text GSM-7 last ("Zoë's kitchen 🏠" → "Zoe's kitchen", "Монтаж" → "Montazh"),
+so `describe_trigger`, which the bot and the page reuse, keeps them as typed.
+Amounts use the job's currency and locale; dates are in the customer's
+timezone. Every text starts with the business name, so the customer knows who
+is writing, and carries the job's reference.
 
 When a text does not fit, it is squeezed in a fixed order (see core.sms_text):
 names and titles are cut with '...', then a list of milestones is cut to its

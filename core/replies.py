@@ -31,6 +31,7 @@ from core.sms_text import (
     more,
     scheduled_at,
     sentence,
+    sms_name,
     trigger_words,
 )
 from core.status import JobView, MilestoneView, Status, milestone_status
@@ -137,7 +138,7 @@ def help(job: JobView | None) -> str:
         return fit("help", lambda s: COMMANDS_EXPLAINED)
 
     def render(s: Squeeze) -> str:
-        contact = ", ".join(part for part in (clip(job.business_name, s.business), _phone(job)) if part)
+        contact = ", ".join(part for part in (sms_name(job.business_name, s.business), _phone(job)) if part)
         if not contact:
             return f"{COMMANDS_EXPLAINED}\nAnything else you text about {job_name(job, s)} goes to your contractor."
         return (f"{COMMANDS_EXPLAINED}\nYour contractor for {job_name(job, s)}: {contact}.\n"
@@ -200,7 +201,7 @@ _SHORT_HEADER = 10
 
 def _business_job(job: JobView, s: Squeeze) -> str:
     """"Granite & Co, job J-7K2Q": whose job it is, and its reference."""
-    name = clip(job.business_name, s.business)
+    name = sms_name(job.business_name, s.business)
     return f"{name}, job {job.ref}" if name else f"job {job.ref}"
 
 
@@ -267,7 +268,7 @@ def _as_sent(job: JobView) -> JobView:
 
 def _who(job: JobView, s: Squeeze) -> str:
     """The business, inside a sentence."""
-    return clip(job.business_name, s.business) or "your contractor"
+    return sms_name(job.business_name, s.business) or "your contractor"
 
 
 def _no_plan_yet(job: JobView, s: Squeeze) -> str:

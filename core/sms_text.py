@@ -22,7 +22,7 @@ from babel.dates import format_skeleton, format_time
 from babel.numbers import get_currency_symbol
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
-from core.gsm import MAX_SEGMENTS, is_gsm7, segments, to_gsm7
+from core.gsm import MAX_SEGMENTS, is_gsm7, segments, spells, to_gsm7
 from core.money import format_money
 from core.plan import DEFAULT_LEAD, TriggerKind
 from core.status import EventView, JobView, MilestoneView
@@ -84,7 +84,11 @@ _TIGHTEST = Squeeze(business=20, customer=0, title=20, label=16)  # customer=0: 
 
 def fit(name: str, render: Callable[[Squeeze], str], items: int = 0,
         squeezes: Iterable[Squeeze] | None = None) -> str:
-    """The first rendering of `render` that fits MAX_SEGMENTS, in the order of `_squeezes` (or `squeezes`)."""
+    """The first rendering of `render` that fits MAX_SEGMENTS, in the order of `_squeezes` (or `squeezes`).
+
+    The one place an SMS is made GSM-7 (core.gsm.to_gsm7): names reach `render` as they were typed, so
+    what Telegram and the page show is never folded, and each rendering is measured as it will be sent.
+    """
     text = ""
     for squeeze in _squeezes(items) if squeezes is None else squeezes:
         text = to_gsm7(render(squeeze))
@@ -132,29 +136,48 @@ def more(listed: tuple, s: Squeeze, where: str) -> list[str]:
 
 
 def clean(text: str | None) -> str:
-    """Text a person typed, as one GSM-7 line."""
-    return " ".join(to_gsm7(text or "").split())
+    """Text a person typed, as one line, every character as typed: `fit` makes an SMS GSM-7, last."""
+    return " ".join((text or "").split())
 
 
 def clip(text: str | None, limit: int | None) -> str:
-    """`text` cleaned and, past `limit` characters, cut at a word where it can be, with '...'."""
+    """`text` cleaned and, past `limit` characters, cut at a word where it can be, with '...'.
+
+    Still as typed, but measured as an SMS spells it: 王小明 costs "WangXiaoMing", 12 characters, not 3.
+    """
     text = clean(text)
-    if limit is None or len(text) <= limit:
+    if limit is None or _sent_length(text) <= limit:
         return text
-    cut = text[: limit - 3]
+    if limit <= 3:  # no room for a word and '...': customer=0 is no name at all
+        return ""
+    low, high = 0, len(text)  # the longest start of the text whose spelling leaves room for '...'
+    while low < high:
+        middle = (low + high + 1) // 2
+        low, high = (middle, high) if _sent_length(text[:middle]) <= limit - 3 else (low, middle - 1)
+    cut = text[:low]
     space = cut.rfind(" ")
-    if space >= limit // 2:
+    if space >= 0 and _sent_length(cut[:space]) >= limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,.;:-") + "..."
 
 
+def _sent_length(text: str) -> int:
+    return len(to_gsm7(text))
+
+
+def sms_name(text: str | None, limit: int | None) -> str:
+    """`clip` for a name an SMS stands on alone (a business, a title): "" when an SMS can spell none of it."""
+    text = clip(text, limit)
+    return text if spells(text) else ""
+
+
 def business(job: JobView, s: Squeeze) -> str:
-    return clip(job.business_name, s.business) or "Your contractor"
+    return sms_name(job.business_name, s.business) or "Your contractor"
 
 
 def job_name(job: JobView, s: Squeeze) -> str:
     """"Kitchen countertops (J-7K2Q)": the title, always with the reference."""
-    title = clip(job.title, s.title)
+    title = sms_name(job.title, s.title)
     return f"{title} ({job.ref})" if title else f"job {job.ref}"
 
 
@@ -205,13 +228,13 @@ def sentence(text: str) -> str:
 
 
 def money(job: JobView, cents: int) -> str:
-    """format_money, spelled in GSM-7: a symbol GSM-7 lacks (₹, ₩, zł) becomes the ISO code."""
+    """format_money for an SMS: a symbol GSM-7 lacks (₹, ₩, zł) becomes the ISO code, which `fit` keeps."""
     text = format_money(cents, job.currency, job.locale)
     if is_gsm7(text):
         return text
     symbol = get_currency_symbol(job.currency, locale=job.locale)
     text = text.replace(symbol, f" {job.currency} ").strip()
-    return to_gsm7(re.sub(r"\s+", " ", text))
+    return re.sub(r"\s+", " ", text)
 
 
 def duration(lead: timedelta) -> str:

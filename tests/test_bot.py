@@ -288,3 +288,17 @@ def test_cancelling_an_event_asks_where_its_payments_go(chat, outbox):
     [moved] = chat.tap("Move to Installation")
     assert "Removal is cancelled" in moved["text"] and outbox("payment_due") == []
     assert "2. $2,000.00 after Installation" in moved["text"]
+
+
+def test_names_show_as_typed_in_the_bot_and_are_transliterated_only_in_the_sms(chat, outbox):
+    [created] = chat.say("/newjob Đặng Zoë, (415) 555-0134, “Zoë’s” kitchen 🏠, $4,000")
+    ref = ref_in(created["text"])
+    chat.say(f"/event {ref} Монтаж, Dec 17")
+    chat.say(f"/plan {ref} 25% before монтаж, 75% after монтаж")
+    [sent] = chat.tap("Send to customer")
+    assert "after Монтаж" in sent["text"] and "?" not in sent["text"]
+    [card] = chat.say(f"/job {ref}")
+    assert "Монтаж: Thu, Dec 17" in card["text"] and "after Монтаж" in card["text"]
+    assert "Đặng Zoë" in card["text"] and "“Zoë’s” kitchen 🏠" in card["text"] and "?" not in card["text"]
+    [(_, _, sms)] = outbox("plan")
+    assert "Hi Dang, " in sms and "\"Zoe's\" kitchen (" in sms and "after Montazh" in sms and "?" not in sms

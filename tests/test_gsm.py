@@ -2,7 +2,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from core.gsm import MAX_SEGMENTS, is_gsm7, segments, to_gsm7
+from core.gsm import MAX_SEGMENTS, is_gsm7, segments, spells, to_gsm7
 
 GSM_LETTERS = "é ñ ü Ä Ö Ñ Ü à è ù ì ò Ç Ø ø Å å Æ æ ß É ä ö"
 
@@ -32,12 +32,27 @@ def test_zero_width_characters_are_dropped():
 
 
 def test_emoji_are_dropped_with_their_modifiers():
-    assert to_gsm7("Zoë's kitchen 🏠 👍🏽 done ✅") == "Zoe's kitchen   done "
+    assert to_gsm7("Zoë's kitchen 🏠 👍🏽 done ✅") == "Zoe's kitchen done"
+    assert to_gsm7("🏠 Acme\n🏠 Deck") == "Acme\nDeck"
 
 
-def test_a_word_in_a_script_gsm7_cannot_spell_becomes_one_question_mark():
-    assert to_gsm7("Bob 李小龍 Lee") == "Bob ? Lee"
-    assert to_gsm7("Иван") == "?"
+def test_a_word_in_a_script_gsm7_cannot_spell_is_transliterated_never_a_question_mark():
+    assert to_gsm7("Bob 李小龍 Lee") == "Bob LiXiaoLong Lee"
+    assert to_gsm7("Иван") == "Ivan"
+    assert to_gsm7("Монтаж") == "Montazh"
+    assert to_gsm7("王 Stone") == "Wang Stone"
+
+
+@pytest.mark.parametrize("typed, sent", [("Đặng", "Dang"), ("Zoë", "Zoe"), ("Łukasz Wróbel", "Lukasz Wrobel"),
+                                         ("Nguyễn Thị Hương", "Nguyen Thi Huong"), ("Ðorðe Þór", "Dorde Thor"),
+                                         ("“Zoë’s” ‘deck’", "\"Zoe's\" 'deck'"), ("`tick`", "'tick'")])
+def test_names_gsm7_lacks_are_spelled_by_their_nearest_gsm7_form(typed, sent):
+    assert to_gsm7(typed) == sent
+
+
+@given(st.text())
+def test_no_question_mark_is_made_up(text):
+    assert to_gsm7(text).count("?") == text.count("?")
 
 
 def test_compatibility_forms_become_their_plain_letters():
@@ -61,6 +76,10 @@ def test_any_text_becomes_gsm7(text):
 def test_gsm7_text_is_left_as_it_is(text):
     once = to_gsm7(text)
     assert to_gsm7(once) == once
+
+
+def test_a_name_of_emoji_alone_spells_nothing_in_an_sms():
+    assert not spells("🏠 ✅") and spells("Монтаж") and spells("王")
 
 
 @pytest.mark.parametrize("text", ["ë", "🏠", "1\u00a0000", "’", "李"])

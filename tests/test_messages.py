@@ -1,3 +1,4 @@
+import re
 from dataclasses import replace
 from datetime import date, datetime, timedelta, timezone
 
@@ -211,9 +212,22 @@ def test_names_from_people_become_gsm7():
     assert text.startswith('Café "Crème" Stone - Co: Hi Zoe, your payment plan for Zoe\'s kitchen (J-7K2Q)')
 
 
-def test_a_name_in_another_script_leaves_a_marker_not_a_gap():
-    text = messages.payment_due(kitchen_job(customer_name="李小龍"), kitchen_plan()[0], LINK)
-    assert "Hi," in text and "Hi ?" not in text
+def test_a_name_in_another_script_is_romanised_never_a_question_mark():
+    text = messages.payment_due(kitchen_job(customer_name="王小明", business_name="王 Stone"), kitchen_plan()[0], LINK)
+    assert text.startswith("Wang Stone: Hi WangXiaoMing, ") and "?" not in text
+
+
+def test_an_event_in_cyrillic_is_transliterated_in_the_sms():
+    removal = milestone("Removal", Trigger(TriggerKind.AFTER, event="Монтаж"), 100_000)
+    j = job(plan(milestone(), removal), (event("Монтаж", None),))
+    text = messages.plan_summary(j, LINK)
+    assert "after Montazh" in text and "?" not in text and is_gsm7(text)
+    assert messages.describe_trigger(j.milestones[1], j) == "after Монтаж"  # the bot and the page: as typed
+
+
+def test_a_name_of_emoji_alone_is_left_out_of_an_sms_not_left_blank():
+    text = messages.payment_due(kitchen_job(business_name="🏠", title="🏠"), kitchen_plan()[0], LINK)
+    assert text.startswith("Your contractor: Hi Dana, $1,000.00 is now due for job J-7K2Q")
 
 
 # --- plan_summary ----------------------------------------------------------------------------
@@ -547,3 +561,50 @@ def test_a_currency_symbol_gsm7_lacks_becomes_its_code():
     m = milestone("Deposit", NOW_, 1_000_000)
     text = messages.payment_due(job([m], currency="INR", locale="en_IN"), m, LINK)
     assert "INR 10,000.00 is now due" in text
+
+
+# --- Names in any script: transliterated in the SMS, never "?" ---------------------------------
+
+# Letters from scripts GSM-7 cannot spell, and ones it half can: what a contractor's phone may type.
+SCRIPTS = {
+    "cyrillic": "Монтаж Иван Ёлкина",
+    "han": "王小明李龍陳美玲張偉",
+    "vietnamese": "Đặng Nguyễn Thị Hương",
+    "greek": "Σοφία Παπαδοπούλου",
+    "arabic": "محمد عبد الله",
+    "devanagari": "प्रिया शर्मा",
+    "hangul": "김민준 이서연",
+    "latin": "Zoë Łukasz “Crème” – Ñandú ¿¡ £€",
+    "emoji": "🏠🔨👍🏽✅ ",
+}
+script_names = st.one_of(*(st.text(alphabet=letters, max_size=80) for letters in SCRIPTS.values()),
+                         st.text(alphabet="".join(SCRIPTS.values()), max_size=80))
+
+
+def made_up_question_marks(text: str) -> int:
+    """The '?' in a text that no template wrote ("Questions?", "for?"): a name someone could not spell."""
+    return re.sub(r"\b(Questions|question|for|about)\?", "", text).count("?")
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_every_text_spells_the_longest_names_of_any_script_in_gsm7_within_three_segments(name, script):
+    letters = SCRIPTS[script].replace(" ", "")
+    j = worst_job("EUR", "de_DE")
+    j = replace(j, business_name=(letters * 60)[:60], customer_name=(letters * 50)[:50], title=(letters * 80)[:80],
+                milestones=tuple(replace(m, label=(letters * 40)[:40]) for m in j.milestones))
+    text = TEMPLATES[name](j, LONG_LINK)
+    assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, text
+    assert made_up_question_marks(text) == 0, text
+
+
+@settings(max_examples=60, deadline=None)
+@given(business=script_names, customer=script_names, title=script_names, label=script_names)
+def test_names_from_any_script_reach_every_text_in_gsm7_without_a_question_mark(business, customer, title, label):
+    j = worst_job("USD", "en_US")
+    j = replace(j, business_name=business[:60], customer_name=customer[:50], title=title,
+                milestones=tuple(replace(m, label=label[:40]) for m in j.milestones))
+    for name, template in TEMPLATES.items():
+        text = template(j, LONG_LINK)
+        assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
+        assert made_up_question_marks(text) == 0, (name, text)

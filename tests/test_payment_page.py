@@ -142,3 +142,18 @@ def test_only_the_payments_due_now_are_marked_in_the_list(client, ctx, clock, co
     mark_event_done(ctx, contractor, planned, "Removal")  # the deposit (before Measurement) and Removal's are due
     html = page(client, path(ctx, planned))[1]
     assert html.count('<li class="due-now">') == 2 and len(re.findall("<li[ >]", html)) == 3 + 3  # and 3 events
+
+
+def test_names_show_on_the_page_as_they_were_typed(client, ctx, contractor, utc):
+    from core.events import add_event
+    from core.jobs import Item, create_job
+    from core.plans import send_plan, set_plan
+
+    job = create_job(ctx, contractor, customer_name="Đặng Zoë", phone="(415) 555-0134",
+                     title="“Zoë’s” kitchen 🏠", items=[Item("Kitchen countertops", 400_000)])
+    add_event(ctx, contractor, job.ref, "Монтаж", utc(2026, 12, 17, 14))
+    set_plan(ctx, contractor, job.ref, "25% before монтаж, 75% after монтаж")
+    send_plan(ctx, contractor, job.ref)
+    html = page(client, path(ctx, job.ref))[1]
+    assert "Before Монтаж (Thu, Dec 17)" in milestones_of(html) and "After Монтаж" in milestones_of(html)
+    assert "“Zoë’s” kitchen 🏠" in html and "Montazh" not in html and "?" not in milestones_of(html)

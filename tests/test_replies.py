@@ -10,6 +10,7 @@ from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
 from core.sms_text import format_phone
 from core.status import EventView, JobView, MilestoneView, Status
+from tests.test_messages import SCRIPTS, made_up_question_marks, script_names
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wed, Nov 25, 10:00 AM in New York
@@ -569,3 +570,26 @@ def test_whatever_people_type_every_reply_stays_gsm7_within_three_segments(busin
         for name, reply in REPLIES.items():
             text = reply(j)
             assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
+
+
+@pytest.mark.parametrize("script", SCRIPTS)
+def test_every_reply_spells_the_longest_names_of_any_script_in_gsm7_within_three_segments(script):
+    letters = SCRIPTS[script].replace(" ", "")
+    for due in (True, False):
+        j = worst_job("EUR", "de_DE", due=due, label=(letters * 40)[:40], event_name=(letters * 40)[:40])
+        j = replace(j, business_name=(letters * 60)[:60], customer_name=(letters * 50)[:50], title=(letters * 80)[:80])
+        for name, reply in REPLIES.items():
+            text = reply(j)
+            assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
+            assert made_up_question_marks(text) == 0, (name, text)
+
+
+@settings(max_examples=40, deadline=None)
+@given(business=script_names, title=script_names, label=script_names, event_name=script_names)
+def test_names_from_any_script_reach_every_reply_in_gsm7_without_a_question_mark(business, title, label, event_name):
+    j = worst_job("USD", "en_US", label=label[:40], event_name=event_name[:40] or "Монтаж")
+    j = replace(j, business_name=business[:60], title=title)
+    for name, reply in REPLIES.items():
+        text = reply(j)
+        assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
+        assert made_up_question_marks(text) == 0, (name, text)
