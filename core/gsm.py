@@ -28,7 +28,7 @@ EXTENSION = frozenset("\f^{}\\[~]|€")
 
 _SINGLE, _PART = 160, 153  # GSM-7 septets: one segment alone; each part of a concatenated text
 _SINGLE_UCS2, _PART_UCS2 = 70, 67  # UTF-16 code units, when one character is not GSM-7
-_DROPPED = "\x00"  # where an emoji was, until the spaces around it are tidied
+_DROPPED = "\x00"  # where an emoji or an unspellable letter was, until the spaces around it are tidied
 
 
 def to_gsm7(text: str) -> str:
@@ -39,13 +39,14 @@ def to_gsm7(text: str) -> str:
     table for every script: á → a, Đặng → Dang, Монтаж → Montazh, 王小明 →
     WangXiaoMing, ’ → ', – → -, … → ..., non-breaking spaces → space. A
     customer reads their own name romanised rather than as "?", and the text
-    stays at 160 characters a segment. Emoji (which anyascii spells as
-    ":house:") are decoration and are dropped; so is a character no table
-    can spell.
+    stays at 160 characters a segment (romanising, not UCS-2: an English text
+    with a link rarely fits 3 UCS-2 segments, 201 characters). Emoji (which
+    anyascii spells as ":house:") are decoration and are dropped; so is a
+    letter no table can spell, and the spaces before either go with it.
     """
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
     spelled = "".join(_spell(char) for char in text)
-    # An emoji goes with the spaces before it, so "kitchen 🏠 (J-7K2Q)" reads "kitchen (J-7K2Q)".
+    # What is dropped goes with the spaces before it, so "kitchen 🏠 (J-7K2Q)" reads "kitchen (J-7K2Q)".
     spelled = re.sub(f"(^|\n)[ {_DROPPED}]*{_DROPPED} *", r"\1", spelled)
     return re.sub(f"[ {_DROPPED}]*{_DROPPED}", "", spelled)
 
@@ -57,8 +58,11 @@ def _spell(char: str) -> str:
     if char in "\u2028\u2029":  # line and paragraph separators: anyascii makes them spaces
         return "\n"
     ascii_ = anyascii(char)
-    if unicodedata.category(char) == "So" and ascii_.startswith(":") and ascii_.endswith(":"):
+    category = unicodedata.category(char)
+    if category == "So" and ascii_.startswith(":") and ascii_.endswith(":"):
         return _DROPPED  # an emoji's ":shortcode:"
+    if not ascii_ and category[0] in "LNS":
+        return _DROPPED  # a letter no table spells (a rare Han character, 𠀂): left out, like an emoji
     # anyascii's ASCII is GSM-7 but for the backtick and control characters (a tab, a vertical tab).
     return "".join(c if c in BASIC or c in EXTENSION else " " if c.isspace() else "'" if c == "`" else ""
                    for c in ascii_)

@@ -31,6 +31,7 @@ from core.sms_text import (
     same_name,
     scheduled_at,
     sentence,
+    sms_name,
     trigger_words,
 )
 from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
@@ -236,7 +237,7 @@ def event_moved(job: JobView, event: EventView) -> str:
 
 def _first_name(job: JobView, s: Squeeze) -> str:
     name = next(iter(clean(job.customer_name).split()), "")
-    return clip(name, s.customer) if any(c.isalpha() for c in name) else ""
+    return sms_name(name, s.customer) if any(c.isalpha() for c in name) else ""
 
 
 def _hello(job: JobView, s: Squeeze) -> str:

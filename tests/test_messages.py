@@ -217,6 +217,12 @@ def test_a_name_in_another_script_is_romanised_never_a_question_mark():
     assert text.startswith("Wang Stone: Hi WangXiaoMing, ") and "?" not in text
 
 
+def test_a_name_no_table_can_spell_is_left_out_of_the_sms_not_marked():
+    # 𠀂 and 𠀄 (CJK extension B) have no romanisation in anyascii: the greeting goes without the name.
+    text = messages.payment_due(kitchen_job(customer_name="𠀂𠀄", business_name="𠀂 Stone"), kitchen_plan()[0], LINK)
+    assert text.startswith("Stone: Hi, $1,000.00 is now due") and "?" not in text
+
+
 def test_an_event_in_cyrillic_is_transliterated_in_the_sms():
     removal = milestone("Removal", Trigger(TriggerKind.AFTER, event="Монтаж"), 100_000)
     j = job(plan(milestone(), removal), (event("Монтаж", None),))
@@ -574,6 +580,7 @@ SCRIPTS = {
     "arabic": "محمد عبد الله",
     "devanagari": "प्रिया शर्मा",
     "hangul": "김민준 이서연",
+    "rare han": "𠀂𠀄𠀆 王",
     "latin": "Zoë Łukasz “Crème” – Ñandú ¿¡ £€",
     "emoji": "🏠🔨👍🏽✅ ",
 }
