@@ -28,6 +28,7 @@ EXTENSION = frozenset("\f^{}\\[~]|€")
 
 _SINGLE, _PART = 160, 153  # GSM-7 septets: one segment alone; each part of a concatenated text
 _SINGLE_UCS2, _PART_UCS2 = 70, 67  # UTF-16 code units, when one character is not GSM-7
+_GREEK_CAPITALS = frozenset("ΔΦΓΛΩΠΨΣΘΞ")  # the Greek GSM-7 has: capitals only
 _DROPPED = "\x00"  # where an emoji or an unspellable letter was, until the spaces around it are tidied
 
 
@@ -45,14 +46,16 @@ def to_gsm7(text: str) -> str:
     letter no table can spell, and the spaces before either go with it.
     """
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
-    spelled = "".join(_spell(char) for char in text)
+    spelled = "".join(_spell(char, text[i + 1:i + 2]) for i, char in enumerate(text))
     # What is dropped goes with the spaces before it, so "kitchen 🏠 (J-7K2Q)" reads "kitchen (J-7K2Q)".
     spelled = re.sub(f"(^|\n)[ {_DROPPED}]*{_DROPPED} *", r"\1", spelled)
     return re.sub(f"[ {_DROPPED}]*{_DROPPED}", "", spelled)
 
 
-def _spell(char: str) -> str:
-    """The GSM-7 spelling of one character, or "" if it has none."""
+def _spell(char: str, after: str = "") -> str:
+    """The GSM-7 spelling of one character (`after`: the next one), or "" if it has none."""
+    if char in _GREEK_CAPITALS and after and unicodedata.name(after, "").startswith("GREEK SMALL"):
+        return anyascii(char)  # GSM-7 has Σ but not ο: "Σοφία" reads "Sofia", not "Σofia"
     if char in BASIC or char in EXTENSION:
         return char
     if char in "\u2028\u2029":  # line and paragraph separators: anyascii makes them spaces

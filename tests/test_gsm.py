@@ -41,6 +41,7 @@ def test_a_word_in_a_script_gsm7_cannot_spell_is_transliterated_never_a_question
     assert to_gsm7("Иван") == "Ivan"
     assert to_gsm7("Монтаж") == "Montazh"
     assert to_gsm7("王 Stone") == "Wang Stone"
+    assert to_gsm7("Σοφία, ΣΟΦΙΑ, Σ") == "Sofia, ΣOΦIA, Σ"  # not "Σofia"
     assert to_gsm7("𠀂 Stone, Hi 𠀂𠀄, ok") == "Stone, Hi, ok"  # no romanisation: left out, with its space
 
 
