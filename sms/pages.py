@@ -20,17 +20,28 @@ def healthz():
     return {"status": "ok"}
 
 
+def linked_job(token: str) -> Job:
+    """The job a payment link names; NotFound, saying what to do, when it is tampered with, expired or gone."""
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
+    if job is None:
+        raise NotFound(NOT_VALID)
+    return job
+
+
+def link_error(error: NotFound):
+    return render_template("link_error.html", message=str(error)), 404
+
+
 @bp.get("/p/<token>")
 def payment_page(token: str):
     ctx = current_app.config["PAYSTAGE_CONTEXT"]
     now = ctx.clock()
     try:
-        ref = ctx.links.job_ref(token, now)
-        job = Job.get_or_none(Job.ref == ref)
-        if job is None:
-            raise NotFound(NOT_VALID)
+        job = linked_job(token)
     except NotFound as error:
-        return render_template("link_error.html", message=str(error)), 404
+        return link_error(error)
+    ref = job.ref
     # Before the job: a payment recorded in between then shows in the totals under "confirming", never the
     # other way round ("received" over totals without it); the page refreshes itself while it confirms.
     returned = checkout_state(ref, request.args.get("checkout", ""))

@@ -13,9 +13,9 @@ from flask import Blueprint, current_app, redirect, render_template, request
 
 from core.checkout import Gateway, PaymentsUnavailable, start_checkout
 from core.errors import NotFound, PaystageError
-from core.links import NOT_VALID
 from core.payment_accounts import account_ready
 from core.provider_events import apply_news
+from sms.pages import link_error, linked_job
 from sms.stripe_gateway import news_of, verified_event
 from storage.models import Contractor, Job
 
@@ -46,11 +46,9 @@ def pay(token: str):
     """The customer tapped Pay: off to the provider's checkout for what they chose."""
     ctx, payments = current_app.config["PAYSTAGE_CONTEXT"], current_app.config["PAYMENTS"]
     try:
-        job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
-        if job is None:
-            raise NotFound(NOT_VALID)
+        job = linked_job(token)
     except NotFound as error:
-        return render_template("link_error.html", message=str(error)), 404
+        return link_error(error)
     page_url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{token}"
     if payments is None or not payments.takes_payments_for(job):
         return _refused("Paying online is not available for this job. The page shows how to pay.", page_url, 404)
