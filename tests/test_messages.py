@@ -130,6 +130,8 @@ TEMPLATES = {
     "plan_changed_credit": lambda j, link: messages.plan_changed(j, price_change(j, credit=j.total), link),
     "credit_owed": lambda j, link: messages.credit_owed(replace(j, paid=BIGGEST, total=BIGGEST - 12_345)),
     "event_moved": lambda j, link: messages.event_moved(j, j.events[0]),
+    "bank_transfer_failed": lambda j, link: messages.bank_transfer_failed(j, BIGGEST, link),
+    "refunded": lambda j, link: messages.refunded(j, BIGGEST, link),
 }
 LOCALES = [("USD", "en_US"), ("EUR", "de_DE"), ("GBP", "en_GB"), ("INR", "en_IN")]
 
