@@ -1,8 +1,8 @@
-"""The layout DESIGN.md mandates: core/ knows no front end, only storage/ writes SQL, and only paystage/ composes the
-sandbox's local APIs (which know nothing of the tests)."""
+"""The layout of docs/design.md, "Architecture", checked on every import: core/ knows no front end; the database
+(storage/, peewee) is reached by storage/ itself, by core/'s use cases and, outside them, only where a list below says
+so and why; and only paystage/ composes the sandbox's local APIs (which know nothing of the tests)."""
 
 import ast
-import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,13 +11,47 @@ FRONT_END_PACKAGES = {"flask", "telegram", "twilio", "stripe", "werkzeug", "apsc
 # so the product runs the same code against them as against the real services.
 BELOW_THE_SANDBOX = ("core", "storage", "bot", "sms")
 TEST_ONLY_PACKAGES = {"pytest", "_pytest", "hypothesis", "tests"}  # what product code (sandbox/ too) never imports
-# Where SQL may live: the storage layer, the pure core (which has none, but is checked elsewhere),
-# the tests, the application wiring, and the benchmarks (they read query plans with EXPLAIN).
-SQL_ALLOWED = {"storage", "core", "tests", "paystage", "bench"}
-SQL_STATEMENT = re.compile(
-    r"\bSELECT\s+\S.*?\s+FROM\b|\bINSERT\s+INTO\b|\bUPDATE\s+\S+\s+SET\b|\bDELETE\s+FROM\b",
-    re.DOTALL,
-)
+
+# -- the database ---------------------------------------------------------------------------------------------------
+# Our storage layer, the ORM, and the drivers under it: SQL needs a connection, and every way to one is an import.
+DATABASE_PACKAGES = {"storage", "peewee", "playhouse", "sqlite3", "psycopg2", "psycopg"}
+# Where any of it may be imported: storage/ is the database; the tests and benchmarks set it up and read it back.
+# core/ is checked module by module (CORE_USE_CASES); every other file by the names it imports (DATABASE_EXCEPTIONS).
+DATABASE_ANYWHERE = {"storage", "tests", "bench"}
+# core/'s use cases: each is one transaction written with storage/'s peewee models (the change, its audit record and
+# the messages it causes). Every other core module is the rules (money, allocation, plans, status, the wording of
+# texts): no database, not even through another core module. A new core module that needs the database is a use case:
+# add it here.
+CORE_USE_CASES = {
+    f"core/{name}.py"
+    for name in (
+        "access", "checkout", "dispatcher", "due", "events", "inbound", "jobs", "journal", "loop", "payment_accounts",
+        "payments", "plans", "pricing", "provider_events", "relay", "reminders", "views",
+    )
+}
+# Outside storage/, core/, the tests and the benchmarks: each database name a file may import, and why. Anything
+# else fails, so a new reach into the database from a front end is a decision made here, not an accident.
+DATABASE_EXCEPTIONS = {
+    # The bot's own state, not the domain's: python-telegram-bot's persistence (conversations, user_data) in BotState.
+    "bot/persistence.py": {"storage.models.BotState", "storage.models.db"},
+    # One connection per server thread, opened before each request (peewee's connections are per thread).
+    "sms/app.py": {"storage.models.db"},
+    # To move into core/: /healthz's one query, and linked_job's lookup of the job a payment link names.
+    "sms/pages.py": {"storage.models.Job"},
+    # To move into core/: Job only types what linked_job returns; Contractor is looked up for /connect/back.
+    "sms/payments.py": {"storage.models.Contractor", "storage.models.Job"},
+    # To move into core/: the list of connected Stripe accounts to reconcile.
+    "sms/reconciliation.py": {"storage.models.Contractor"},
+    # The wiring: start-up connects and migrates; `paystage db` and `paystage doctor` read what is pending.
+    "paystage/app.py": {"peewee.Database", "storage.database.open_database", "storage.database.upgrade"},
+    "paystage/cli.py": {"storage.database.open_database", "storage.database.pending", "storage.database.upgrade"},
+    "paystage/doctor.py": {"storage.database.open_database", "storage.database.pending"},
+    # The demo opens its own SQLite file and prints the messages each step of the story queued.
+    "paystage/demo.py": {"storage.database.open_database", "storage.database.upgrade", "storage.models.OutboxMessage"},
+    # The worker's threads each hold a connection (the dispatcher's for its life, the scan's for one turn).
+    "paystage/worker.py": {"storage.models.db"},
+}
+PRODUCT_SKIPPED = {"build", "data"}  # not source: what a build or a run leaves
 
 
 def forbidden_imports(tree: ast.AST) -> list[tuple[int, str]]:
@@ -25,47 +59,74 @@ def forbidden_imports(tree: ast.AST) -> list[tuple[int, str]]:
     return imports_of(tree, FRONT_END_PACKAGES)
 
 
-def imports_of(tree: ast.AST, packages: set[str]) -> list[tuple[int, str]]:
-    """(line, module) for every absolute import of one of `packages` or a module inside it."""
+def imports_of(tree: ast.AST, packages: set[str], *, names: bool = False) -> list[tuple[int, str]]:
+    """(line, module) for every absolute import of one of `packages` or a module inside it. With `names`, what a
+    `from` import takes: `from a.b import c` gives "a.b.c" ("a.b.*" for a star), so a file can be allowed one name
+    of a module and not the next."""
     found = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
+            imported = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
+            imported = [f"{node.module}.{alias.name}" for alias in node.names] if names else [node.module]
         else:
             continue
-        found.extend((node.lineno, name) for name in names if name.split(".")[0] in packages)
+        found.extend((node.lineno, name) for name in imported if name.split(".")[0] in packages)
     return sorted(found)
-
-
-def sql_strings(tree: ast.AST) -> list[tuple[int, str]]:
-    """(line, text) for every string literal shaped like an SQL statement; docstrings and comments do not count."""
-    docstrings = {
-        id(node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
-    }
-    return sorted(
-        (node.lineno, node.value)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.Constant)
-        and isinstance(node.value, str)
-        and id(node) not in docstrings
-        and SQL_STATEMENT.search(node.value)
-    )
 
 
 def python_files(*parts: str):
     return sorted((ROOT.joinpath(*parts)).rglob("*.py"))
 
 
-def outside_storage_and_core():
-    for path in sorted(ROOT.rglob("*.py")):
-        top = path.relative_to(ROOT).parts[0]
-        if top in SQL_ALLOWED or top.startswith(".") or top.endswith(".egg-info") or top in {"build", "data"}:
+def borrowed_names(tree: ast.AST, packages: set[str]) -> set[str]:
+    """The names a module binds by importing from `packages`: what another module could import from it instead."""
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.asname or alias.name.split(".")[0] for alias in node.names
+                      if alias.name.split(".")[0] in packages}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            if node.module.split(".")[0] in packages:
+                names |= {alias.asname or alias.name for alias in node.names}
+    return names
+
+
+def reaching(graph: dict[str, set[str]], starts: set[str]) -> set[str]:
+    """Every module of `graph` that imports one of `starts`, directly or through other modules of `graph`."""
+    reached = set(starts)
+    while True:
+        more = {module for module, imports in graph.items() if module not in reached and imports & reached}
+        if not more:
+            return reached - starts
+        reached |= more
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def core_imports(path: Path, known: set[str]) -> set[str]:
+    """The modules of `known` that `path` imports; `from a import b` counts as importing a.b when that is a module."""
+    tree = _parse(path)
+    imported = imports_of(tree, {"core"}) + imports_of(tree, {"core"}, names=True)
+    return {module for _, module in imported} & known
+
+
+def product_files():
+    """Every Python file outside storage/, core/, the tests and the benchmarks: the front ends, the wiring, the
+    sandbox, and whatever package comes next."""
+    for top in sorted(ROOT.iterdir()):
+        if top.name.startswith(".") or top.name.endswith(".egg-info") or top.name in PRODUCT_SKIPPED:
             continue
-        yield path
+        if top.name in DATABASE_ANYWHERE or top.name == "core":
+            continue
+        yield from [top] if top.suffix == ".py" else sorted(top.rglob("*.py")) if top.is_dir() else []
+
+
+def _rel(path: Path) -> str:
+    return path.relative_to(ROOT).as_posix()
 
 
 def _parse(path: Path) -> ast.AST:
@@ -102,24 +163,39 @@ def test_imports_of_finds_the_sandbox_and_the_tests_however_imported():
     ]
 
 
-def test_sql_strings_finds_statements_even_inside_f_strings():
-    source = (
-        'db.execute_sql("SELECT id FROM job WHERE ref = ?")\n'
-        'q = f"DELETE FROM {table} WHERE id = %s"\n'
-        "sql = '''\n    UPDATE milestone\n       SET paid = paid + 1\n'''\n"
-        'x = "INSERT INTO payment (amount) VALUES (1)"\n'
-    )
-    assert [line for line, _ in sql_strings(ast.parse(source))] == [1, 2, 3, 7]
+def test_imports_of_names_finds_each_way_of_reaching_the_database():
+    source = "import os\nimport storage\nfrom storage.models import Job, db\nimport peewee as pw\n"
+    source += "from playhouse.migrate import *\nimport sqlite3, json\n"
+    source += "def f():\n    from storage.database import open_database\n    import psycopg2.extras\n"
+    assert imports_of(ast.parse(source), DATABASE_PACKAGES, names=True) == [
+        (2, "storage"),
+        (3, "storage.models.Job"),
+        (3, "storage.models.db"),
+        (4, "peewee"),
+        (5, "playhouse.migrate.*"),
+        (6, "sqlite3"),
+        (8, "storage.database.open_database"),
+        (9, "psycopg2.extras"),
+    ]
 
 
-def test_sql_strings_ignores_prose_and_docstrings():
-    source = (
-        '"""Reads SELECT id FROM job, as storage does."""\n'
-        'HELP = "Select a job from the list, then send an update."\n'
-        'TITLE = "UPDATE: your plan changed"\n'
-        'def f():\n    """DELETE FROM is storage\'s business."""\n'
-    )
-    assert sql_strings(ast.parse(source)) == []
+def test_imports_of_names_ignores_lookalikes_and_relative_imports():
+    source = "import storages\nfrom peeweex import Model\nfrom . import storage\nfrom .storage import db\n"
+    source += "from core.storage_words import x\nimport sqlite3x\n"
+    assert imports_of(ast.parse(source), DATABASE_PACKAGES, names=True) == []
+
+
+def test_borrowed_names_are_what_a_module_could_pass_on():
+    source = "import peewee\nimport storage.models\nimport playhouse.shortcuts as shortcuts\n"
+    source += "from storage.models import Job as J, db\nfrom core.money import format_money\n"
+    source += "def f():\n    from peewee import fn\n"  # a function's own imports count too: the safe side
+    assert borrowed_names(ast.parse(source), DATABASE_PACKAGES) == {"peewee", "storage", "shortcuts", "J", "db", "fn"}
+
+
+def test_reaching_follows_imports_through_other_modules_and_cycles():
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"db"}, "d": {"e"}, "e": {"d"}, "f": set()}
+    assert reaching(graph, {"db"}) == {"a", "b", "c"}
+    assert reaching({"x": {"y"}, "y": {"x"}}, {"db"}) == set()
 
 
 # -- the codebase ----------------------------------------------------------------------------------------
@@ -158,10 +234,75 @@ def test_sandbox_imports_nothing_of_the_tests():
     assert offenders == [], "sandbox/ is product code: no pytest, nothing from tests/:\n" + "\n".join(offenders)
 
 
-def test_only_storage_writes_sql():
+def test_front_ends_reach_the_database_only_where_listed():
+    files = list(product_files())
+    assert {"sms", "bot", "paystage", "sandbox"} <= {_rel(path).split("/")[0] for path in files}
     offenders = [
-        f"{path.relative_to(ROOT)}:{line} {text.strip()[:60]!r}"
-        for path in outside_storage_and_core()
-        for line, text in sql_strings(_parse(path))
+        f"{_rel(path)}:{line} imports {name}"
+        for path in files
+        for line, name in imports_of(_parse(path), DATABASE_PACKAGES, names=True)
+        if name not in DATABASE_EXCEPTIONS.get(_rel(path), set())
     ]
-    assert offenders == [], "SQL belongs in storage/:\n" + "\n".join(offenders)
+    assert offenders == [], (
+        "the database is core/'s business: call a use case in core/, or add the name to DATABASE_EXCEPTIONS in "
+        "tests/test_architecture.py with the reason it cannot:\n" + "\n".join(offenders)
+    )
+
+
+def test_every_database_exception_is_still_needed():
+    imported = {
+        (_rel(path), name)
+        for path in product_files()
+        for _, name in imports_of(_parse(path), DATABASE_PACKAGES, names=True)
+    }
+    stale = sorted(
+        f"{file} no longer imports {name}"
+        for file, names in DATABASE_EXCEPTIONS.items()
+        for name in names
+        if (file, name) not in imported
+    )
+    assert stale == [], "take these out of DATABASE_EXCEPTIONS: one less reach into the database\n" + "\n".join(stale)
+
+
+def test_front_ends_do_not_take_the_database_through_core():
+    """`from core.jobs import Job` is storage's Job by another name: the allow-list above would not see it."""
+    borrowed = {module_name(path): borrowed_names(_parse(path), DATABASE_PACKAGES) for path in python_files("core")}
+    offenders = [
+        f"{_rel(path)}:{node.lineno} takes {alias.name} from {node.module}, which has it from the database"
+        for path in product_files()
+        for node in ast.walk(_parse(path))
+        if isinstance(node, ast.ImportFrom) and node.level == 0
+        for alias in node.names
+        if alias.name in borrowed.get(node.module or "", set())
+    ]
+    assert offenders == [], "import it from storage/ (and list it) or, better, ask a use case:\n" + "\n".join(offenders)
+
+
+def test_only_core_use_cases_reach_the_database():
+    files = python_files("core")
+    assert files, "no Python files found under core/"
+    assert CORE_USE_CASES <= {_rel(path) for path in files}, "a listed use case is gone: take it out of CORE_USE_CASES"
+    names = {module_name(path): path for path in files}
+    graph = {name: core_imports(path, set(names)) for name, path in names.items()}
+    direct = {name for name, path in names.items() if imports_of(_parse(path), DATABASE_PACKAGES, names=True)}
+    offenders = [
+        f"{_rel(names[name])} reaches the database"
+        + ("" if name in direct else " through " + ", ".join(sorted(graph[name] & (direct | reaching(graph, direct)))))
+        for name in sorted(direct | reaching(graph, direct))
+        if _rel(names[name]) not in CORE_USE_CASES
+    ]
+    assert offenders == [], (
+        "core/'s rules stay free of the database; a module that needs it is a use case (CORE_USE_CASES):\n"
+        + "\n".join(offenders)
+    )
+
+
+def test_storage_imports_no_layer_above_it():
+    files = python_files("storage")
+    assert files, "no Python files found under storage/"
+    offenders = [
+        f"{_rel(path)}:{line} imports {module}"
+        for path in files
+        for line, module in imports_of(_parse(path), {"core", "sms", "bot", "paystage", "sandbox", "tests"})
+    ]
+    assert offenders == [], "storage/ is the bottom layer: it imports none of the others:\n" + "\n".join(offenders)
