@@ -13,9 +13,9 @@ BotRunner (its own event loop thread), and talk over real HTTP to one LocalBotAP
 second process, so Telegram's side does not take the bots' GIL (the machine has 2 cores: one for the bots, one
 for the Bot API). Both bots are sent the same text, `/job REF`, from their own chat.
 
-The database is a SQLite file in a temporary folder holding the countertop job of DESIGN.md: a contractor
-registered with the chat's Telegram id, a $4,000.00 job with three events, the plan set and sent to the customer,
-and the $1,000.00 deposit paid.
+The database is a SQLite file in a temporary folder holding the countertop job (docs/design.md, "The countertop
+job"): a contractor registered with the chat's Telegram id, a $4,000.00 job with three events, the plan set and sent
+to the customer, and the $1,000.00 deposit paid.
 
 1. Sequential: `BotRunner.process(update)` (handle one update, wait until it is done) `--updates` times in a row;
    latency per update and updates/s.
@@ -104,7 +104,7 @@ BotAPIProcess.register("ServedBotAPI", ServedBotAPI, exposed=["serve", "close", 
 
 
 def seed(ctx: Context) -> tuple[Actor, str]:
-    """DESIGN.md's countertop job with its plan sent and the deposit paid; returns its contractor and reference."""
+    """The countertop job (docs/design.md), its plan sent and the deposit paid; returns its contractor and ref."""
     contractor = register_contractor(ctx, business_name="Granite & Co", telegram_id=CONTRACTOR_CHAT,
                                      phone="(415) 555-0100")
     actor = Actor.contractor(contractor.id)

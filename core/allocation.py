@@ -1,7 +1,8 @@
 """Splitting a job's total over its milestones, exact to the cent.
 
-This is DESIGN.md's recalculation rule, as one pure function used both for a
-new plan (nothing paid) and for every change of price afterwards:
+This is the rule of docs/design.md, "Recalculation", as one pure function
+used both for a new plan (nothing paid) and for every change of price
+afterwards:
 
 1. nothing paid: every milestone from its percentage;
 2. fully paid milestones keep their amount; the rest of the total is spread

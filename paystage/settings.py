@@ -137,7 +137,7 @@ def sandbox_choice(env: dict[str, str]) -> str:
 
 
 def sandbox_mode(env: dict[str, str]) -> bool:
-    """Whether `paystage run` runs the sandbox (DESIGN.md, "Sandbox"): the product against local stand-ins for
+    """Whether `paystage run` runs the sandbox (docs/design.md, "Sandbox"): the product against local stand-ins for
     Telegram, Twilio and Stripe, in the same process.
 
     Never with real credentials, which would be ignored (a token set and nothing sent would be a puzzle), and on

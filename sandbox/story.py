@@ -1,5 +1,6 @@
-"""The countertop story's first steps (paystage/demo.py, DESIGN.md), played through the real bot as a visitor would
-type them, so a visitor can take over from the middle: the plan is sent, Removal and the payments are theirs.
+"""The countertop story's first steps (paystage/demo.py; docs/design.md, "The countertop job"), played through the
+real bot as a visitor would type them, so a visitor can take over from the middle: the plan is sent, Removal and the
+payments are theirs.
 
 Each step is a message in the visitor's chat (or a tap), and the next waits for the bot's answer: /event needs the
 job's reference, which only /newjob's answer tells. The days are relative to today, as the sandbox runs on the real

@@ -89,7 +89,7 @@ def contractor(ctx):
 
 @pytest.fixture
 def countertop_job(ctx, contractor, utc):
-    """DESIGN.md's job: $4,000.00, Measurement, Removal, Installation; returns its ref."""
+    """docs/design.md's countertop job: $4,000.00, Measurement, Removal, Installation; returns its ref."""
     from core.events import add_event
     from core.jobs import Item, create_job
 
@@ -106,7 +106,7 @@ PLAN = "25% before measurement, 25% after removal, 50% after installation"
 
 @pytest.fixture
 def planned(ctx, contractor, countertop_job):
-    """The countertop job with DESIGN's plan set and sent to the customer; returns its ref."""
+    """The countertop job with its plan (docs/design.md) set and sent to the customer; returns its ref."""
     from core.plans import send_plan, set_plan
 
     set_plan(ctx, contractor, countertop_job, PLAN)

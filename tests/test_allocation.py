@@ -1,4 +1,4 @@
-"""DESIGN.md's recalculation rule: the eight worked examples, edge cases, and its invariants."""
+"""The recalculation rule of docs/design.md, "Recalculation": the eight worked examples, edge cases, invariants."""
 
 from fractions import Fraction
 

@@ -19,7 +19,7 @@ def test_demo_tells_the_countertop_story_to_the_last_receipt(tmp_path):
     assert run.returncode == 0, run.stderr
     out = run.stdout
     assert "$1,000.00 before Measurement" in out  # the plan as the customer reads it
-    assert "After Removal: $1,000.00 -> $1,283.33" in out  # DESIGN's price change after the first payment
+    assert "After Removal: $1,000.00 -> $1,283.33" in out  # docs/design.md, "Recalculation": price up, first paid
     assert "After Installation: $2,000.00 -> $2,566.67" in out
     assert "paid in full" in out
     assert out.count("SMS to customer (payment_due)") == 3

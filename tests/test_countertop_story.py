@@ -1,4 +1,5 @@
-"""DESIGN.md's countertop job told through the core use cases, as the bot and SMS front ends will call them."""
+"""The countertop job (docs/design.md, "The countertop job") told through the core use cases, as the bot and SMS
+front ends will call them."""
 
 from core.context import Actor
 from core.due import announce_all_due

@@ -31,7 +31,7 @@ TEXTS = """() => [...document.querySelectorAll("body *")].flatMap(element => {
 
 @pytest.fixture
 def job(planned):
-    """The countertop job (tests/conftest.py) under DESIGN.md's reference, so a screenshot is the same every run."""
+    """The countertop job (tests/conftest.py) under docs/design.md's reference, so a screenshot is the same each run."""
     from storage.models import Job
 
     Job.update(ref="J-7K2Q").where(Job.ref == planned).execute()

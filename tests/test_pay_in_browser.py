@@ -25,8 +25,8 @@ CONFIRMING = "We are confirming your payment"
 
 @pytest.fixture
 def removal_due(ctx, clock, contractor, planned):
-    """The countertop job under DESIGN.md's reference: the deposit paid by card, Removal done nine days later, so
-    its $1,000.00 is due now and $3,000.00 is left in all."""
+    """The countertop job under docs/design.md's reference: the deposit paid by card, Removal done nine days later,
+    so its $1,000.00 is due now and $3,000.00 is left in all."""
     Job.update(ref="J-7K2Q").where(Job.ref == planned).execute()
     record_payment(ctx, Actor.system("card"), "J-7K2Q", 1_000 * DOLLARS, "card", reference="ch_1")
     clock.advance(days=9)

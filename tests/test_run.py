@@ -1,6 +1,6 @@
 """`paystage run` as a user runs it: one process, the local Bot API and the local Twilio standing in for the world.
 
-The countertop story of DESIGN.md from /newjob to the last receipt, both ways:
+The countertop story (docs/design.md, "The countertop job") from /newjob to the last receipt, both ways:
 the contractor in Telegram (polling), the customer by SMS (signed webhooks),
 every text leaving through the worker's outbox to the local Twilio.
 """

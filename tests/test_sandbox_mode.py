@@ -1,4 +1,4 @@
-"""Sandbox mode (DESIGN.md, "Sandbox"; issue 9): when `paystage run` is the sandbox, and that it never is with real
+"""Sandbox mode (docs/design.md, "Sandbox"; issue 9): when `paystage run` is the sandbox, and that it never is with real
 credentials or off loopback; and `paystage run` itself as a newcomer starts it, with nothing in the environment."""
 
 import json
