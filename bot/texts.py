@@ -1,9 +1,8 @@
 """What the bot shows a contractor: job cards, plan and price previews, lists. Plain text, short lines."""
 
-from core.messages import describe_trigger, format_when
 from core.money import format_money
-from core.sms_text import due_when
 from core.status import JobView, PriceChangeView, Status
+from core.wording.words import due_when, format_when, trigger_words
 
 STATE_WORDS = {Status.PAID: "paid", Status.DUE: "DUE NOW", Status.OVERDUE: "OVERDUE",
                Status.PARTIALLY_PAID: "partly paid", Status.UPCOMING: "upcoming",
@@ -17,7 +16,7 @@ def money(job: JobView, cents: int) -> str:
 def job_line(job: JobView) -> str:
     """One line per job in /jobs: who, what, paid and remaining, what is next."""
     upcoming = job.next
-    nxt = f"; next {money(job, upcoming.open_amount)} {describe_trigger(upcoming, job)}" if upcoming else ""
+    nxt = f"; next {money(job, upcoming.open_amount)} {trigger_words(upcoming, job)}" if upcoming else ""
     return (f"{job.ref} {job.customer_name} - {job.title}: paid {money(job, job.paid)} of "
             f"{money(job, job.total)}{nxt}")
 
@@ -47,7 +46,7 @@ def plan_lines(job: JobView) -> str:
     for m in job.milestones:
         paid = f", {money(job, m.paid)} paid" if 0 < m.paid < m.amount else ""
         when = f", due {due_when(m, job)}" if m.due_at and m.status is Status.UPCOMING else ""
-        lines.append(f"  {m.position + 1}. {money(job, m.amount)} {describe_trigger(m, job)} - "
+        lines.append(f"  {m.position + 1}. {money(job, m.amount)} {trigger_words(m, job)} - "
                      f"{STATE_WORDS[m.status]}{paid}{when}")
     return "\n".join(lines)
 

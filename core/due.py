@@ -8,11 +8,11 @@ scan reads just the milestones a customer has been told about.
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from core import messages
 from core.context import Context
 from core.journal import text_customer
 from core.plan import Trigger, TriggerKind
 from core.views import job_view, trigger_of
+from core.wording import customer_texts
 from storage.models import Event, Job, Milestone, db
 
 
@@ -66,7 +66,7 @@ def announce_due(ctx: Context, job: Job, now: datetime) -> list[int]:
         link = ctx.links.url(job.ref, now)
         for milestone in view.milestones:
             if milestone.id in claimed:
-                text_customer(job.customer, job, "payment_due", messages.payment_due(view, milestone, link),
+                text_customer(job.customer, job, "payment_due", customer_texts.payment_due(view, milestone, link),
                               key=f"milestone:{milestone.id}:due", now=now)
     return claimed
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timezone
 from zoneinfo import ZoneInfo
 
-from core import messages
 from core.context import Actor, Context
 from core.due import announce_due, refresh_due_times
 from core.errors import Conflict, InvalidInput
@@ -26,6 +25,7 @@ from core.matching import match_event
 from core.plan import TriggerKind
 from core.status import EventView, JobView
 from core.views import job_view
+from core.wording import customer_texts
 from storage.models import Event, Job, Milestone, db
 
 
@@ -68,7 +68,7 @@ def reschedule_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_
         view = job_view(job, now)
         if job.plan_sent_at:
             moved = EventView(name=event.name, scheduled_at=at, state=event.state, date_only=date_only)
-            text_customer(job.customer, job, "event_moved", messages.event_moved(view, moved),
+            text_customer(job.customer, job, "event_moved", customer_texts.event_moved(view, moved),
                           key=f"event:{event.id}:moved:{record.id}", now=now)
         return EventResult(view, event.name, tuple(announce_due(ctx, job, now)))
 

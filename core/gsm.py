@@ -4,7 +4,7 @@ One character outside GSM 03.38 (an emoji, a phone keyboard's curly quote, a
 non-breaking space from babel) makes the carrier send the whole message as
 UCS-2: 70 characters a segment instead of 160, so the same words cost two to
 three times as much. An SMS is therefore made GSM-7 with `to_gsm7` at the last
-step, when core.sms_text.fit fits it, and measured with `segments`. Only the
+step, when core.wording.fitting.fit fits it, and measured with `segments`. Only the
 SMS: Telegram and the payment page show names exactly as they were typed.
 """
 
@@ -13,7 +13,7 @@ import unicodedata
 
 from anyascii import anyascii
 
-MAX_SEGMENTS = 3  # the longest text a customer gets (DESIGN.md, Standards)
+MAX_SEGMENTS = 3  # the longest text a customer gets (docs/design.md, "Customer SMS")
 
 # The basic character set, in table order (ESC, 0x1B, is left out: it is not a character).
 BASIC = frozenset(

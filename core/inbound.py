@@ -19,23 +19,23 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from core import notices, replies
 from core.context import Actor, Context
 from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
 from core.status import JobView
 from core.views import job_view
+from core.wording import contractor_texts, customer_replies
 from storage.models import AuditRecord, Customer, HeldText, InboundMessage, Job, PhoneChoice, db
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had opted out
 COMMANDS = {  # word -> answer(job view, payment link)
-    "BAL": replies.balance,
-    "BALANCE": replies.balance,
-    "NEXT": lambda job, link: replies.next_payment(job),
-    "STATUS": lambda job, link: replies.next_payment(job),
-    "PLAN": replies.plan,
-    "PAY": replies.pay,
+    "BAL": customer_replies.balance,
+    "BALANCE": customer_replies.balance,
+    "NEXT": lambda job, link: customer_replies.next_payment(job),
+    "STATUS": lambda job, link: customer_replies.next_payment(job),
+    "PLAN": customer_replies.plan,
+    "PAY": customer_replies.pay,
 }
 HELP = {"HELP", "INFO"}
 RELAY_LIMIT = 1600  # what one SMS can carry, concatenated
@@ -70,35 +70,35 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
         _opt(ctx, phone, jobs, out=True, message_id=message_id)
         return None
     if not jobs:
-        return replies.unknown_number()
+        return customer_replies.unknown_number()
     job = _current_job(phone, jobs)
     if word in OPT_IN or (word == "YES" and opted_out(phone)):
         _opt(ctx, phone, jobs, out=False, message_id=message_id)
-        return replies.opted_in(job_view(job, now) if job else None)
+        return customer_replies.opted_in(job_view(job, now) if job else None)
     if len(jobs) > 1 and word.isdigit() and len(word) <= 3 and 1 <= int(word) <= len(jobs):  # not int('7' * 5000)
         picked = jobs[int(word) - 1]
         PhoneChoice.insert(phone=phone, job=picked, chosen_at=now).on_conflict(
             conflict_target=[PhoneChoice.phone], update={PhoneChoice.job: picked, PhoneChoice.chosen_at: now}
         ).execute()
         audit(picked, customer, "job_chosen", now, new={"phone": phone})
-        return replies.chosen(job_view(picked, now), _pass_on_held(picked, phone, now))
+        return customer_replies.chosen(job_view(picked, now), _pass_on_held(picked, phone, now))
     if job is None:
         own_words = bool(word) and word not in COMMANDS and word not in HELP and word != "YES" and not word.isdigit()
         if own_words:  # kept until the phone picks a job: then its business gets it
             HeldText.create(phone=phone, body=body.strip()[:RELAY_LIMIT], message_id=message_id, received_at=now)
-        return replies.choose_job([job_view(j, now) for j in jobs], businesses=len({j.contractor_id for j in jobs}),
-                                  held=own_words)
+        return customer_replies.choose_job([job_view(j, now) for j in jobs],
+                                           businesses=len({j.contractor_id for j in jobs}), held=own_words)
     view = job_view(job, now)
     link = ctx.links.url(job.ref, now)  # a fresh link with every answer
     if word in COMMANDS:
         return COMMANDS[word](view, link)
     if word in HELP or not word:
-        return replies.help(view)
+        return customer_replies.help(view)
     if word == "YES":
         return _accept_change(job, view, customer, message_id, now)
-    tell_contractor(job.contractor, job, "relay", notices.relay(view, body.strip()[:RELAY_LIMIT]),
+    tell_contractor(job.contractor, job, "relay", contractor_texts.relay(view, body.strip()[:RELAY_LIMIT]),
                     key=f"inbound:{message_id}:relay", now=now)
-    return replies.relayed(view)
+    return customer_replies.relayed(view)
 
 
 def _current_job(phone: str, jobs: list[Job]) -> Job | None:
@@ -116,7 +116,7 @@ def _pass_on_held(picked: Job, phone: str, now) -> int:
         return 0
     view = job_view(picked, now)
     for text in held:
-        tell_contractor(picked.contractor, picked, "relay", notices.relay(view, text.body, held=True),
+        tell_contractor(picked.contractor, picked, "relay", contractor_texts.relay(view, text.body, held=True),
                         key=f"inbound:{text.message_id}:relay", now=now)
     HeldText.delete().where(HeldText.id.in_([text.id for text in held])).execute()
     return len(held)
@@ -133,7 +133,7 @@ def _opt(ctx: Context, phone: str, jobs: list[Job], *, out: bool, message_id: st
         audit(job, Actor.customer(phone), "opted_out" if out else "opted_in", now)
         view = job_view(job, now)
         tell_contractor(job.contractor, job, "opted_out" if out else "opted_in",
-                        notices.opted_out(view) if out else notices.opted_in(view),
+                        contractor_texts.opted_out(view) if out else contractor_texts.opted_in(view),
                         key=f"inbound:{message_id}:opt:{job.id}", now=now)
 
 
@@ -144,8 +144,8 @@ def _accept_change(job: Job, view: JobView, customer: Actor, message_id: str, no
     accepted = latest and AuditRecord.select().where(
         AuditRecord.job == job, AuditRecord.kind == "price_change_accepted", AuditRecord.id > latest.id).exists()
     if latest is None or accepted:
-        return replies.nothing_to_accept(view)
+        return customer_replies.nothing_to_accept(view)
     audit(job, customer, "price_change_accepted", now, new={"change": latest.id, "total": view.total})
-    tell_contractor(job.contractor, job, "price_change_accepted", notices.change_accepted(view),
+    tell_contractor(job.contractor, job, "price_change_accepted", contractor_texts.change_accepted(view),
                     key=f"inbound:{message_id}:accepted", now=now)
-    return replies.change_accepted(view)
+    return customer_replies.change_accepted(view)

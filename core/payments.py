@@ -11,13 +11,13 @@ from datetime import datetime
 
 from peewee import Case, IntegrityError, fn
 
-from core import messages, notices
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput
 from core.jobs import load_job
 from core.journal import audit, tell_contractor, text_customer
 from core.status import JobView
 from core.views import job_view
+from core.wording import contractor_texts, customer_texts
 from storage.models import Job, Milestone, Payment, PaymentPart, db
 
 
@@ -52,12 +52,12 @@ def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: st
             })
             view = job_view(job, now)
             link = ctx.links.url(job.ref, now)
-            text_customer(job.customer, job, "receipt", messages.receipt(view, amount, method, link),
+            text_customer(job.customer, job, "receipt", customer_texts.receipt(view, amount, method, link),
                           key=f"payment:{payment.id}:receipt", now=now)
             if actor.kind != "contractor" or view.credit:
                 tell_contractor(job.contractor, job, "payment_received",
-                                notices.payment_received(view, amount, method), key=f"payment:{payment.id}:notice",
-                                now=now)
+                                contractor_texts.payment_received(view, amount, method),
+                                key=f"payment:{payment.id}:notice", now=now)
             return PaymentResult(view, payment.id, amount, tuple(applied))
     except IntegrityError:
         # another process recorded the same provider reference a moment ago

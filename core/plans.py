@@ -3,7 +3,6 @@
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from core import messages
 from core.allocation import Slot, recalculate
 from core.context import Actor, Context
 from core.due import announce_due, refresh_due_times
@@ -15,6 +14,7 @@ from core.plan import check_plan
 from core.plan_parser import parse_plan
 from core.status import JobView
 from core.views import job_total, job_view
+from core.wording import customer_texts
 from storage.models import Event, Job, Milestone, OutboxMessage, Payment, db
 
 
@@ -75,7 +75,7 @@ def send_plan(ctx: Context, actor: Actor, ref: str) -> JobView:
         record = audit(job, actor, "plan_sent", now)
         refresh_due_times(job)
         view = job_view(job, now)
-        text_customer(job.customer, job, "plan", messages.plan_summary(view, ctx.links.url(job.ref, now)),
+        text_customer(job.customer, job, "plan", customer_texts.plan_summary(view, ctx.links.url(job.ref, now)),
                       key=f"job:{job.id}:plan:{record.id}", now=now)
         announce_due(ctx, job, now)
         return job_view(job, now)

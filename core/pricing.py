@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from core import messages, notices
 from core.allocation import Allocation, Slot, recalculate
 from core.context import Actor, Context
 from core.due import announce_due
@@ -23,6 +22,7 @@ from core.payments import apply_payments
 from core.plan import TriggerKind
 from core.status import AmountChange, PriceChangeView
 from core.views import job_paid, job_view
+from core.wording import contractor_texts, customer_texts
 from storage.models import Job, LineItem, Milestone, db
 
 EXTRA_LABEL = "Balance after price change"
@@ -96,7 +96,7 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
             _tell_customer(ctx, job, view, f"job:{job.id}:price:{record.id}", now)
             announce_due(ctx, job, now)
         if view.credit:
-            tell_contractor(job.contractor, job, "credit_owed", notices.credit_owed(job_view(job, now)),
+            tell_contractor(job.contractor, job, "credit_owed", contractor_texts.credit_owed(job_view(job, now)),
                             key=f"job:{job.id}:credit:{record.id}", now=now)
         return view
 
@@ -156,7 +156,7 @@ def _tell_customer(ctx: Context, job: Job, change: PriceChangeView, key: str, no
     view = job_view(job, now)
     link = ctx.links.url(job.ref, now)
     if view.credit:
-        text_customer(job.customer, job, "credit_owed", messages.credit_owed(view), key=key, now=now)
+        text_customer(job.customer, job, "credit_owed", customer_texts.credit_owed(view), key=key, now=now)
     else:
-        text_customer(job.customer, job, "plan_changed", messages.plan_changed(view, change, link), key=key,
+        text_customer(job.customer, job, "plan_changed", customer_texts.plan_changed(view, change, link), key=key,
                       now=now)

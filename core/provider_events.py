@@ -14,12 +14,12 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
-from core import messages, notices
 from core.context import Actor, Context
 from core.journal import audit, tell_contractor, text_customer
 from core.payment_accounts import account_ready
 from core.payments import record_payment, unapply_refund
 from core.views import job_view
+from core.wording import contractor_texts, customer_texts
 from storage.models import Checkout, Job, Payment, ProviderEvent, db
 
 PROVIDER = Actor.system("stripe")
@@ -105,7 +105,8 @@ def _processing(ctx: Context, job: Job, checkout: Checkout | None, news: Payment
     view = job_view(job, now)
     audit(job, PROVIDER, "bank_transfer_started", now, new={"checkout": checkout.id, "amount": checkout.amount})
     tell_contractor(job.contractor, job, "bank_transfer_started",
-                    notices.bank_transfer_started(view, checkout.amount), key=f"checkout:{checkout.id}:processing",
+                    contractor_texts.bank_transfer_started(view, checkout.amount),
+                    key=f"checkout:{checkout.id}:processing",
                     now=now)
     return PROCESSING
 
@@ -118,9 +119,11 @@ def _failed(ctx: Context, job: Job, checkout: Checkout | None, news: PaymentNews
     view = job_view(job, now)
     audit(job, PROVIDER, "bank_transfer_failed", now, new={"checkout": checkout.id, "reason": news.reason})
     link = ctx.links.url(job.ref, now)
-    text_customer(job.customer, job, "bank_transfer_failed", messages.bank_transfer_failed(view, checkout.amount, link),
+    text_customer(job.customer, job, "bank_transfer_failed",
+                  customer_texts.bank_transfer_failed(view, checkout.amount, link),
                   key=f"checkout:{checkout.id}:failed", now=now)
-    tell_contractor(job.contractor, job, "bank_transfer_failed", notices.bank_transfer_failed(view, checkout.amount),
+    tell_contractor(job.contractor, job, "bank_transfer_failed",
+                    contractor_texts.bank_transfer_failed(view, checkout.amount),
                     key=f"checkout:{checkout.id}:failed:notice", now=now)
     return FAILED
 
@@ -137,9 +140,10 @@ def _refunded(ctx: Context, job: Job, news: PaymentNews) -> str:
     now = ctx.clock()
     view = job_view(job, now)
     key = f"refund:{payment.id}:{news.amount}"
-    text_customer(job.customer, job, "refund", messages.refunded(view, refund, ctx.links.url(job.ref, now)),
+    text_customer(job.customer, job, "refund", customer_texts.refunded(view, refund, ctx.links.url(job.ref, now)),
                   key=key, now=now)
-    tell_contractor(job.contractor, job, "refund", notices.refunded(view, refund), key=f"{key}:notice", now=now)
+    tell_contractor(job.contractor, job, "refund", contractor_texts.refunded(view, refund), key=f"{key}:notice",
+                    now=now)
     return REFUNDED
 
 
@@ -148,7 +152,7 @@ def _disputed(ctx: Context, job: Job, news: PaymentNews) -> str:
     now = ctx.clock()
     audit(job, PROVIDER, "payment_disputed", now, new=_said(news))
     tell_contractor(job.contractor, job, "payment_disputed",
-                    notices.payment_disputed(job_view(job, now), news.amount, news.reason),
+                    contractor_texts.payment_disputed(job_view(job, now), news.amount, news.reason),
                     key=f"dispute:{news.event_id}", now=now)
     return DISPUTED
 

@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_time
 
-from core import messages
 from core.context import Context
 from core.journal import tell_contractor, text_customer
 from core.money import format_money
 from core.plan import TriggerKind
 from core.views import job_view, processing_milestones
+from core.wording import customer_texts
 from storage.models import Event, Job, Milestone, db
 
 GATE_NOTICE = timedelta(hours=24)  # how long before an event its contractor hears of an unpaid "before" payment
@@ -42,7 +42,7 @@ def remind_overdue(ctx: Context) -> list[int]:
             job = m.job
             view = job_view(job, now)
             milestone = next(v for v in view.milestones if v.id == m.id)
-            body = messages.reminder(view, milestone, ctx.links.url(job.ref, now), number)
+            body = customer_texts.reminder(view, milestone, ctx.links.url(job.ref, now), number)
             text_customer(job.customer, job, "reminder", body, key=f"milestone:{m.id}:reminder:{number}", now=now)
             reminded.append(m.id)
     return reminded

@@ -45,6 +45,7 @@ class EventView:
     state: str  # scheduled, done, cancelled
     done_at: datetime | None = None
     date_only: bool = False  # a day with no time of day: scheduled_at is its start in the customer's timezone
+    id: int | None = None  # the stored event's: a button names an event by it, as a name or a place may change
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,9 @@ class JobView:
     events: tuple[EventView, ...] = ()
     payment_instructions: str = ""
     items: tuple[tuple[str, int], ...] = ()  # line items: (description, amount)
+    item_ids: tuple[int, ...] = ()  # each line item's stored id, in the order of `items`: what a button names
+    language: str = "en"  # the customer's: their texts and page are in it (core.wording.language)
+    business_language: str = "en"  # the contractor's, from Telegram: what they are told is in it
 
     @property
     def remaining(self) -> int:

@@ -37,8 +37,9 @@ def job_view(job: Job, now: datetime) -> JobView:
     milestones = Milestone.select().where(Milestone.job == job).order_by(Milestone.position)
     plan_sent = job.plan_sent_at is not None
     customer, contractor = job.customer, job.contractor
-    items = tuple(LineItem.select(LineItem.description, LineItem.amount).where(LineItem.job == job)
+    lines = tuple(LineItem.select(LineItem.id, LineItem.description, LineItem.amount).where(LineItem.job == job)
                   .order_by(LineItem.position).tuples())
+    items = tuple((description, amount) for _, description, amount in lines)
     processing = processing_milestones(job)
     return JobView(
         ref=job.ref,
@@ -59,10 +60,13 @@ def job_view(job: Job, now: datetime) -> JobView:
         milestones=tuple(milestone_view(m, events, now, plan_sent, m.id in processing) for m in milestones),
         events=tuple(
             EventView(name=e.name, scheduled_at=e.scheduled_at, state=e.state, done_at=e.done_at,
-                      date_only=e.date_only)
+                      date_only=e.date_only, id=e.id)
             for e in events.values()
         ),
         items=items,
+        item_ids=tuple(line_id for line_id, _, _ in lines),
+        language=customer.language,
+        business_language=contractor.language,
     )
 
 

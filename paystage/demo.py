@@ -1,4 +1,4 @@
-"""`paystage demo`: the countertop job of DESIGN.md, start to finish, on a fresh SQLite file.
+"""`paystage demo`: the countertop job of docs/design.md, start to finish, on a fresh SQLite file.
 
 It drives the same core use cases the Telegram bot and the SMS webhook call,
 and the same loop turn `paystage worker` runs, on a simulated clock; after
@@ -16,12 +16,12 @@ from core.events import add_event, mark_event_done
 from core.jobs import Item, create_job, job_status, register_contractor
 from core.links import PaymentLinks
 from core.loop import turn
-from core.messages import describe_trigger, format_when
 from core.money import format_money
 from core.payments import record_payment
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
 from core.status import JobView
+from core.wording.words import format_when, trigger_words
 from paystage.settings import Settings
 from storage.database import open_database, upgrade
 from storage.models import OutboxMessage
@@ -55,7 +55,7 @@ class Story:
             when = format_when(event.scheduled_at, job, event.date_only) if event.scheduled_at else "not scheduled"
             print(f"  event      {event.name:<14} {when:<26} {event.state}")
         for m in job.milestones:
-            print(f"  payment {m.position + 1}  {money(m.amount):>11}  {describe_trigger(m, job):<40} {m.status}")
+            print(f"  payment {m.position + 1}  {money(m.amount):>11}  {trigger_words(m, job):<40} {m.status}")
         self.messages()
 
     def messages(self) -> None:

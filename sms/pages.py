@@ -5,10 +5,9 @@ from flask import Blueprint, current_app, render_template, request
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.links import NOT_VALID
-from core.messages import describe_trigger, format_when
 from core.money import format_money
-from core.sms_text import Squeeze, format_day, format_phone, restates_trigger
 from core.views import job_view, price_history
+from core.wording.words import format_day, format_phone, format_when, label, trigger_words
 from storage.models import Job
 
 bp = Blueprint("pages", __name__)
@@ -52,10 +51,10 @@ def payment_page(token: str):
 
     def named(m) -> tuple[str, str]:
         """A milestone's name and what it is tied to; said once when the label only restates the trigger."""
-        tied_to = describe_trigger(m, view)
-        if restates_trigger(m, view, Squeeze()):  # "Before Measurement" over "before Measurement (Thu, Dec 3)"
+        name, tied_to = label(m), trigger_words(m, view)
+        if not name:  # "Before Measurement" over "before Measurement (Thu, Dec 3)"
             return tied_to[:1].upper() + tied_to[1:], ""
-        return m.label, tied_to
+        return name, tied_to
 
     # the day in the customer's timezone, as every other date on the page ("Thu, Dec 10"; a UTC date was a day
     # late for a change made in the evening)

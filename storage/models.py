@@ -58,6 +58,7 @@ class Contractor(BaseModel):
     created_at = UtcDateTimeField()
     payment_account = CharField(max_length=64, null=True)  # a connected Stripe account: their customers pay into it
     payment_account_ready = BooleanField(default=False)  # the account finished onboarding and can take payments
+    language = CharField(max_length=8, default="en")  # what the bot and its notices speak: Telegram's, en or es
 
 
 class Customer(BaseModel):
@@ -66,6 +67,7 @@ class Customer(BaseModel):
     phone = CharField(max_length=20, index=True)  # E.164; inbound SMS find the customer by it
     timezone = CharField(max_length=64)
     opted_out_at = UtcDateTimeField(null=True)
+    language = CharField(max_length=8, default="en")  # their texts and page: en or es (ESPAÑOL / ENGLISH)
     created_at = UtcDateTimeField()
 
     class Meta:

@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import messages
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
-from core.sms_text import due_when, format_phone
 from core.status import AmountChange, EventView, JobView, MilestoneView, PriceChangeView, Status
+from core.wording import customer_texts as messages
+from core.wording.words import due_when, format_phone, trigger_words
 
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -45,7 +45,7 @@ def plan(*milestones: MilestoneView) -> tuple[MilestoneView, ...]:
 
 
 def kitchen_plan() -> tuple[MilestoneView, ...]:
-    """DESIGN.md's plan: 25% before Measurement, 25% after Removal, 50% after Installation, of $4,000.00."""
+    """docs/design.md's countertop plan: 25% before Measurement, 25% after Removal, 50% after Installation."""
     return plan(
         milestone("Measurement deposit", BEFORE_MEASUREMENT, 100_000, event_at=MEASUREMENT_AT,
                   due_at=MEASUREMENT_AT - timedelta(hours=24)),
@@ -185,7 +185,8 @@ def test_long_names_are_cut_with_an_ellipsis_before_milestones_are_dropped():
     text = messages.plan_summary(j, LONG_LINK)
     assert "more at the link" not in text
     assert text.startswith("Northern Lights...: Hi Maximilia..., your payment plan for Complete kitchen... (J-7K2Q)")
-    assert all(f"- {m.label}: $9,999,999.99" in text for m in j.milestones)
+    listed = [line for line in text.splitlines() if line.startswith("- ")]
+    assert len(listed) == len(j.milestones) and all("$9,999,999.99" in line for line in listed)
 
 
 def test_a_long_reason_for_a_price_change_is_cut_with_an_ellipsis():
@@ -230,7 +231,7 @@ def test_an_event_in_cyrillic_is_transliterated_in_the_sms():
     j = job(plan(milestone(), removal), (event("Монтаж", None),))
     text = messages.plan_summary(j, LINK)
     assert "after Montazh" in text and "?" not in text and is_gsm7(text)
-    assert messages.describe_trigger(j.milestones[1], j) == "after Монтаж"  # the bot and the page: as typed
+    assert trigger_words(j.milestones[1], j) == "after Монтаж"  # the bot and the page: as typed
 
 
 def test_a_name_of_emoji_alone_is_left_out_of_an_sms_not_left_blank():
@@ -246,8 +247,8 @@ def test_plan_summary_lists_each_milestone_with_its_amount_and_trigger():
     assert text.splitlines() == [
         "Acme Stone: Hi Dana, your payment plan for Kitchen countertops (J-7K2Q), total $4,000.00:",
         "- Measurement deposit: $1,000.00 before Measurement (Tue, Dec 1)",
-        "- Removal: $1,000.00 after Removal",
-        "- Installation: $2,000.00 after Installation",
+        "- $1,000.00 after Removal",
+        "- $2,000.00 after Installation (Tue, Dec 8)",
         f"See it and pay: {LINK}",
         "Reply BAL, NEXT, PLAN or HELP.",
     ]
@@ -289,12 +290,12 @@ def test_plan_summary_marks_paid_milestones():
 )
 def test_describe_trigger_says_what_a_payment_is_tied_to(trigger, words):
     m = milestone(trigger=trigger)
-    assert messages.describe_trigger(m, job(events=[event("Measurement")])) == words
+    assert trigger_words(m, job(events=[event("Measurement")])) == words
 
 
 def test_describe_trigger_leaves_out_the_date_of_an_unscheduled_event():
     m = milestone(trigger=BEFORE_MEASUREMENT)
-    assert messages.describe_trigger(m, job(events=[event("Measurement", None)])) == "before Measurement"
+    assert trigger_words(m, job(events=[event("Measurement", None)])) == "before Measurement"
 
 
 def test_format_when_is_short_in_the_customers_timezone():
@@ -306,7 +307,7 @@ def test_an_event_at_01_30_utc_is_the_previous_evening_in_los_angeles():
     late = datetime(2026, 12, 2, 1, 30, tzinfo=UTC)
     assert messages.format_when(late, j) == "Tue, Dec 1, 5:30 PM"
     m = milestone(trigger=BEFORE_MEASUREMENT, event_at=late)
-    assert messages.describe_trigger(m, j) == "before Measurement (Tue, Dec 1)"
+    assert trigger_words(m, j) == "before Measurement (Tue, Dec 1)"
 
 
 def test_format_when_follows_the_jobs_locale():
@@ -421,7 +422,7 @@ def test_receipt_says_what_was_paid_what_remains_and_what_is_next():
     assert text.splitlines() == [
         "Acme Stone: Thank you, Dana! We received $1,000.00 (card) for Kitchen countertops (J-7K2Q).",
         "Paid so far: $1,000.00 of $4,000.00. Remaining: $3,000.00.",
-        "Next: Removal, $1,000.00 after Removal.",
+        "Next: $1,000.00 after Removal.",
         f"Details: {LINK}",
     ]
 
@@ -441,14 +442,14 @@ def test_receipt_for_the_last_payment_says_paid_in_full():
 
 def test_receipt_for_an_overpayment_mentions_the_credit():
     text = messages.receipt(job(total=180_000, paid=200_000), 100_000, "card", LINK)
-    assert "You have a credit of $200.00" in text
+    assert "Your credit: $200.00" in text
 
 
 # --- plan_changed ------------------------------------------------------------------------------
 
 
 def test_plan_changed_shows_old_and_new_amounts_of_open_milestones():
-    # DESIGN.md: price 4,000.00 → 4,850.00 after the first milestone was paid.
+    # docs/design.md, "Recalculation": price 4,000.00 → 4,850.00 after the first milestone was paid.
     change = PriceChangeView(
         reason="Added: Undermount sink $350.00", old_total=400_000, new_total=485_000, paid=100_000,
         changes=(AmountChange("Measurement deposit", 100_000, 100_000, 100_000),
@@ -500,8 +501,8 @@ def test_plan_changed_in_euros_uses_the_locales_format_with_plain_spaces():
 
 def test_credit_owed_says_how_much_and_that_the_contractor_will_settle_it():
     text = messages.credit_owed(job(total=180_000, paid=200_000))
-    assert "is now $1,800.00 and you have paid $2,000.00, so you have a credit of $200.00" in text
-    assert "We will be in touch to settle it." in text
+    assert "is now $1,800.00 and you have paid $2,000.00. Your credit: $200.00" in text
+    assert "we will be in touch to settle it." in text
     assert text.startswith("Acme Stone: ")
 
 

@@ -118,7 +118,8 @@ def test_without_a_phone_the_page_does_not_ask_to_call_the_business_by_name(clie
 
 def test_a_label_that_only_restates_its_trigger_is_said_once(client, ctx, planned):
     payments = milestones_of(page(client, path(ctx, planned))[1])
-    assert payments.startswith("Before Measurement (Thu, Dec 3) $1,000.00 Upcoming After Removal $1,000.00")
+    assert payments.startswith("Before Measurement (Thu, Dec 3) $1,000.00 Upcoming "
+                               "After Removal (Thu, Dec 10) $1,000.00")
     assert "before Measurement" not in payments and "after Removal" not in payments
 
 

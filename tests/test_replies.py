@@ -5,11 +5,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from core import replies
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
-from core.sms_text import format_phone
 from core.status import EventView, JobView, MilestoneView, Status
+from core.wording import customer_replies as replies
+from core.wording.words import format_phone
 from tests.test_messages import SCRIPTS, made_up_question_marks, script_names
 
 UTC = timezone.utc
@@ -71,7 +71,7 @@ def job(milestones=(), events=KITCHEN_EVENTS, **fields) -> JobView:
 
 
 def kitchen_job(paid_first=0, **fields) -> JobView:
-    """DESIGN.md's plan of $4,000.00: 25% before Measurement, 25% after Removal, 50% after Installation."""
+    """docs/design.md's countertop plan: 25% before Measurement, 25% after Removal, 50% after Installation."""
     milestones = numbered(
         milestone("Measurement deposit", BEFORE_MEASUREMENT, 100_000, paid=paid_first, event_at=MEASUREMENT_AT,
                   due_at=MEASUREMENT_AT - timedelta(hours=24)),
@@ -130,7 +130,7 @@ def test_balance_of_a_job_paid_in_full():
 def test_balance_mentions_a_credit_when_more_was_paid_than_the_job_costs():
     j = job(numbered(milestone("All", UP_FRONT, 180_000, paid=180_000)), total=180_000, paid=200_000)
     text = replies.balance(j, LINK)
-    assert "Paid so far: $2,000.00 of $1,800.00. You have a credit of $200.00" in text
+    assert "Paid so far: $2,000.00 of $1,800.00. Your credit: $200.00" in text
 
 
 def test_balance_in_euros_reads_as_in_germany():
@@ -145,7 +145,7 @@ def test_balance_in_euros_reads_as_in_germany():
 def test_next_payment_names_the_amount_the_event_and_the_events_day():
     assert replies.next_payment(kitchen_job()) == (
         "Next payment for Kitchen countertops (J-7K2Q): $1,000.00 (Measurement deposit) "
-        "before Measurement on Thu, Dec 3."
+        "before Measurement (Thu, Dec 3)."
     )
 
 
@@ -153,14 +153,14 @@ def test_next_payment_gives_the_events_day_in_the_customers_timezone():
     late = datetime(2026, 12, 4, 1, 30, tzinfo=UTC)  # Thu, Dec 3, 5:30 PM in Los Angeles
     m = milestone("Measurement deposit", BEFORE_MEASUREMENT, 100_000, event_at=late)
     j = job(numbered(m), [event("Measurement", late)], timezone="America/Los_Angeles")
-    assert "before Measurement on Thu, Dec 3." in replies.next_payment(j)
+    assert "before Measurement (Thu, Dec 3)." in replies.next_payment(j)
     berlin = job(numbered(m), [event("Measurement", late)], locale="de_DE", timezone="Europe/Berlin", currency="EUR")
-    assert replies.next_payment(berlin).endswith("1.000,00 € (Measurement deposit) before Measurement on Fr., 4. Dez.")
+    assert replies.next_payment(berlin).endswith("1.000,00 € (Measurement deposit) before Measurement (Fr., 4. Dez.).")
 
 
 def test_next_payment_leaves_out_a_label_the_event_already_says():
     text = replies.next_payment(kitchen_job(paid_first=100_000))
-    assert text == "Next payment for Kitchen countertops (J-7K2Q): $1,000.00 after Removal on Fri, Dec 4."
+    assert text == "Next payment for Kitchen countertops (J-7K2Q): $1,000.00 after Removal (Fri, Dec 4)."
 
 
 def test_next_payment_without_a_date_for_its_event_names_only_the_event():
@@ -173,9 +173,9 @@ def test_next_payment_without_a_date_for_its_event_names_only_the_event():
     (UP_FRONT, "$500.00 (Deposit) up front."),
     (ON_DEC_15, "$500.00 (Deposit) on Tue, Dec 15."),
     (Trigger(TriggerKind.BEFORE, event="Measurement", lead=timedelta(days=3)),
-     "$500.00 (Deposit) 3 days before Measurement on Thu, Dec 3."),
+     "$500.00 (Deposit) 3 days before Measurement (Thu, Dec 3)."),
     (Trigger(TriggerKind.AFTER, event="Installation", net_days=10),
-     "$500.00 (Deposit) 10 days after Installation on Tue, Dec 8."),
+     "$500.00 (Deposit) 10 days after Installation (Tue, Dec 8)."),
 ])
 def test_next_payment_says_what_the_payment_is_tied_to(trigger, words):
     text = replies.next_payment(job(numbered(milestone("Deposit", trigger, 50_000))))
@@ -187,7 +187,7 @@ def test_next_payment_after_an_event_done_gives_the_day_it_was_done():
     trigger = Trigger(TriggerKind.AFTER, event="Installation", net_days=10)
     m = milestone("Final", trigger, 50_000, due_at=done + timedelta(days=10), event_at=INSTALLATION_AT)
     j = job(numbered(m), [event("Installation", INSTALLATION_AT, "done", done_at=done)])
-    assert replies.next_payment(j).endswith("$500.00 (Final) 10 days after Installation on Fri, Nov 20.")
+    assert replies.next_payment(j).endswith("$500.00 (Final) 10 days after Installation (Fri, Nov 20).")
 
 
 def test_next_payment_already_due_says_due_now_and_points_to_pay():
@@ -232,18 +232,18 @@ def test_plan_lists_every_milestone_with_its_amount_trigger_and_state():
         "Payment plan for Kitchen countertops (J-7K2Q), total $4,000.00:",
         "- Deposit: $500.00 up front - paid",
         "- Measurement deposit: $500.00 before Measurement (Thu, Dec 3) - due now",
-        "- $1,000.00 after Removal - overdue",
+        "- $1,000.00 after Removal (Fri, Dec 4) - overdue",
         "- Cabinets: $1,000.00 on Tue, Dec 15 - partly paid ($400.00), $600.00 due now",
-        "- Installation: $1,000.00 after Installation - partly paid ($250.00)",
-        "- Sealing: $0.00 after Sealing - paid",
+        "- $1,000.00 after Installation (Tue, Dec 8) - partly paid ($250.00)",
+        "- $0.00 after Sealing - paid",
         f"See it and pay: {LINK}",
     ]
 
 
 def test_plan_shows_upcoming_payments_as_upcoming():
     text = replies.plan(kitchen_job(), LINK)
-    assert "- Removal: $1,000.00 after Removal - upcoming" in text
-    assert "- Installation: $2,000.00 after Installation - upcoming" in text
+    assert "- $1,000.00 after Removal (Fri, Dec 4) - upcoming" in text
+    assert "- $2,000.00 after Installation (Tue, Dec 8) - upcoming" in text
 
 
 def test_a_long_plan_lists_its_first_milestones_and_counts_the_rest():
@@ -272,7 +272,7 @@ def test_pay_with_nothing_due_says_so_and_when_the_next_payment_comes():
     text = replies.pay(kitchen_job(paid_first=100_000), LINK)
     assert text == (
         "Kitchen countertops (J-7K2Q): Nothing is due right now. The next payment is $1,000.00 after Removal "
-        f"on Fri, Dec 4.\nThe plan and how to pay: {LINK}"
+        f"(Fri, Dec 4).\nThe plan and how to pay: {LINK}"
     )
 
 
@@ -285,7 +285,7 @@ def test_pay_when_everything_is_paid_says_so():
 
 def test_pay_when_more_was_paid_mentions_the_credit():
     j = job(numbered(milestone("All", UP_FRONT, 180_000, paid=180_000)), total=180_000, paid=200_000)
-    assert "You have a credit of $200.00; we will be in touch to settle it." in replies.pay(j, LINK)
+    assert "Your credit: $200.00; we will be in touch to settle it." in replies.pay(j, LINK)
 
 
 def test_pay_without_a_plan_says_nothing_is_due():
@@ -313,7 +313,7 @@ def test_help_writes_the_contractors_number_as_the_page_does(business_phone):
 
 def test_help_before_a_job_is_picked_gives_only_the_commands():
     text = replies.help(None)
-    assert text == replies.COMMANDS_EXPLAINED
+    assert text == replies.commands_explained()
     assert all(word in text for word in ("BAL", "NEXT", "PLAN", "PAY", "STOP"))
 
 
@@ -429,7 +429,7 @@ def test_change_accepted_notes_the_new_total_and_remaining_and_that_the_contract
 
 def test_change_accepted_with_a_credit_says_so():
     text = replies.change_accepted(job(total=180_000, paid=200_000))
-    assert "total $1,800.00, paid $2,000.00. You have a credit of $200.00" in text
+    assert "total $1,800.00, paid $2,000.00. Your credit: $200.00" in text
 
 
 def test_nothing_to_accept_points_to_the_commands():

@@ -1,0 +1,110 @@
+"""Which language a text is written in, and its words in that language (gettext catalogs, managed with babel).
+
+Every sentence is written in English in the code, inside `_()` (or `ngettext` when
+it counts something), with named fields: `_("{amount} is now due for {job}.")`.
+`make messages` extracts them into locales/messages.pot and merges it into each
+language's catalog (locales/es/LC_MESSAGES/messages.po), where a translator
+writes the sentence in that language; the catalogs are compiled to .mo at
+install. A sentence with no translation yet is sent in English, never lost;
+tests/test_catalogs.py fails until every sentence has one.
+
+The language a text is in is the reader's: the customer's for what a customer
+reads (SMS and their page), the contractor's for Telegram. Whoever builds a
+text says whose it is with `speaking(language)`; dates and amounts follow it in
+the job's region (`localized`): "Tue, Dec 1" and "$4,000.00" for en_US,
+"mar, 1 de dic" and "$4,000.00" for a Spanish reader of the same US job.
+"""
+
+import gettext
+import io
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.localedata import locale_identifiers
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+
+LANGUAGES = ("en", "es")  # English is the code's own; every other one has a catalog
+ENGLISH = "en"
+NAMES = {"en": "English", "es": "Español"}
+LOCALES = Path(__file__).parent / "locales"
+DOMAIN = "messages"
+
+_speaking: ContextVar[str] = ContextVar("language", default=ENGLISH)
+
+
+def supported(code: str | None) -> str:
+    """The language we write for a language tag ("es-419", "es_US", "ES" → "es"); English for any other."""
+    language = (code or "").replace("-", "_").split("_")[0].lower()
+    return language if language in LANGUAGES else ENGLISH
+
+
+@contextmanager
+def speaking(language: str | None):
+    """Within the block, `_` and `ngettext` translate into `language`, and `localized` follows it."""
+    token = _speaking.set(supported(language))
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def current() -> str:
+    return _speaking.get()
+
+
+def _(message: str) -> str:
+    return _catalog(_speaking.get()).gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    return _catalog(_speaking.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Marks `message` for the catalog where it is written, to be translated later where it is read."""
+    return message
+
+
+def localized(locale: str) -> str:
+    """The job's locale in the language being written: en_US read in Spanish is es_US; es_DE, which babel
+    lacks, is plain es. In English, the code's own language, the job's locale is kept as the contractor set it
+    (a de_DE job's English texts say "Di., 1. Dez."), and so is a locale already in the language (es_MX)."""
+    language = _speaking.get()
+    if language == ENGLISH:
+        return locale
+    try:
+        parsed = Locale.parse(locale)
+    except (ValueError, UnknownLocaleError):
+        return language
+    if parsed.language == language:
+        return locale
+    regional = f"{language}_{parsed.territory}"
+    return regional if parsed.territory and regional in _known_locales() else language
+
+
+@cache
+def _known_locales() -> frozenset[str]:
+    return frozenset(locale_identifiers())
+
+
+@cache
+def _catalog(language: str) -> gettext.NullTranslations:
+    """The compiled catalog of `language`; compiled here from its .po when the .mo is missing or older (a
+    checkout where `make` has not run yet), so a text is never English only because a build step was skipped."""
+    if language == ENGLISH:
+        return gettext.NullTranslations()
+    po = LOCALES / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    mo = po.with_suffix(".mo")
+    if mo.exists() and mo.stat().st_mtime >= po.stat().st_mtime:
+        with mo.open("rb") as compiled:
+            return gettext.GNUTranslations(compiled)
+    with po.open("rb") as source:
+        catalog = read_po(source, locale=language)
+    compiled = io.BytesIO()
+    write_mo(compiled, catalog)
+    compiled.seek(0)
+    return gettext.GNUTranslations(compiled)
