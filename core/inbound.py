@@ -1,9 +1,12 @@
 """A customer's own text message, answered in the same request.
 
-The words a customer can text (case and punctuation forgiving): BAL, NEXT,
-PLAN, PAY, HELP, YES after a plan change, a number to pick one of several
-jobs, and Twilio's opt-out and opt-in words. Anything else is passed on to
-the contractor in Telegram. A phone that belongs to no job learns nothing.
+The words a customer can text (case, accents and punctuation forgiving), in
+English or Spanish whatever language they read: BAL/SALDO, NEXT/PROXIMO,
+PLAN, PAY/PAGAR, HELP/AYUDA, YES/SI after a plan change, ESPAÑOL or ENGLISH
+to read every text and the page in that language, a number to pick one of
+several jobs, and Twilio's opt-out and opt-in words (STOP and START always
+work). Anything else is passed on to the contractor in Telegram. A phone
+that belongs to no job learns nothing.
 
 A phone with several jobs (perhaps with several businesses, each of which
 typed the number in) is asked which one it means until it picks one by its
@@ -15,6 +18,7 @@ same answer and changes nothing more.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from peewee import IntegrityError
@@ -32,12 +36,18 @@ OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had op
 COMMANDS = {  # word -> answer(job view, payment link)
     "BAL": customer_replies.balance,
     "BALANCE": customer_replies.balance,
+    "SALDO": customer_replies.balance,
     "NEXT": lambda job, link: customer_replies.next_payment(job),
     "STATUS": lambda job, link: customer_replies.next_payment(job),
+    "PROXIMO": lambda job, link: customer_replies.next_payment(job),
     "PLAN": customer_replies.plan,
     "PAY": customer_replies.pay,
+    "PAGAR": customer_replies.pay,
 }
-HELP = {"HELP", "INFO"}
+HELP = {"HELP", "INFO", "AYUDA"}
+YES = {"YES", "SI"}
+LANGUAGES = {"ESPANOL": "es", "ENGLISH": "en", "INGLES": "en"}  # accents are folded: ESPAÑOL is ESPANOL
+SPANISH = {"SALDO", "PROXIMO", "PAGAR", "AYUDA", "SI", "ESPANOL"}  # a phone we do not know is answered in Spanish
 RELAY_LIMIT = 1600  # what one SMS can carry, concatenated
 
 
@@ -63,18 +73,20 @@ def answer_text(ctx: Context, phone: str, body: str, message_id: str) -> Answer:
 
 def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     now = ctx.clock()
-    word = re.sub(r"[^A-Z0-9]", "", body.upper())
+    word = keyword(body)
     customer = Actor.customer(phone)
     jobs = list(jobs_with_parties().where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
     if word in OPT_OUT:
         _opt(ctx, phone, jobs, out=True, message_id=message_id)
         return None
     if not jobs:
-        return customer_replies.unknown_number()
+        return customer_replies.unknown_number("es" if word in SPANISH else None)
     job = _current_job(phone, jobs)
-    if word in OPT_IN or (word == "YES" and opted_out(phone)):
+    if word in OPT_IN or (word in YES and opted_out(phone)):
         _opt(ctx, phone, jobs, out=False, message_id=message_id)
-        return customer_replies.opted_in(job_view(job, now) if job else None)
+        return customer_replies.opted_in(job_view(job, now) if job else None, jobs[0].customer.language)
+    if word in LANGUAGES:
+        return _set_language(ctx, phone, jobs, job, LANGUAGES[word], message_id)
     if len(jobs) > 1 and word.isdigit() and len(word) <= 3 and 1 <= int(word) <= len(jobs):  # not int('7' * 5000)
         picked = jobs[int(word) - 1]
         PhoneChoice.insert(phone=phone, job=picked, chosen_at=now).on_conflict(
@@ -83,7 +95,7 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
         audit(picked, customer, "job_chosen", now, new={"phone": phone})
         return customer_replies.chosen(job_view(picked, now), _pass_on_held(picked, phone, now))
     if job is None:
-        own_words = bool(word) and word not in COMMANDS and word not in HELP and word != "YES" and not word.isdigit()
+        own_words = bool(word) and word not in COMMANDS and word not in HELP and word not in YES and not word.isdigit()
         if own_words:  # kept until the phone picks a job: then its business gets it
             HeldText.create(phone=phone, body=body.strip()[:RELAY_LIMIT], message_id=message_id, received_at=now)
         return customer_replies.choose_job([job_view(j, now) for j in jobs],
@@ -94,11 +106,33 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
         return COMMANDS[word](view, link)
     if word in HELP or not word:
         return customer_replies.help(view)
-    if word == "YES":
+    if word in YES:
         return _accept_change(job, view, customer, message_id, now)
     tell_contractor(job.contractor, job, "relay", contractor_texts.relay(view, body.strip()[:RELAY_LIMIT]),
                     key=f"inbound:{message_id}:relay", now=now)
     return customer_replies.relayed(view)
+
+
+def keyword(body: str) -> str:
+    """What a text says as a keyword: " Próximo! " is PROXIMO, "Sí" is SI, "español" is ESPANOL."""
+    folded = unicodedata.normalize("NFKD", body.upper())
+    return re.sub(r"[^A-Z0-9]", "", "".join(c for c in folded if not unicodedata.combining(c)))
+
+
+def _set_language(ctx: Context, phone: str, jobs: list[Job], job: Job | None, language: str, message_id: str) -> str:
+    """ESPAÑOL or ENGLISH: the person with this phone reads every text and page in that language from now on,
+    from every business they have a job with; each business whose customer they are is told."""
+    now = ctx.clock()
+    changed = (Customer.update(language=language)
+               .where(Customer.phone == phone, Customer.language != language).execute())
+    for each in jobs:
+        each.customer.language = language  # the rows read before the update
+    if changed:
+        for each in jobs:
+            audit(each, Actor.customer(phone), "language_set", now, new={"language": language})
+            tell_contractor(each.contractor, each, "language_set", contractor_texts.language_set(job_view(each, now)),
+                            key=f"inbound:{message_id}:language:{each.id}", now=now)
+    return customer_replies.language_set(job_view(job, now) if job else None, language)
 
 
 def _current_job(phone: str, jobs: list[Job]) -> Job | None:

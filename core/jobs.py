@@ -11,6 +11,7 @@ from core.money import MAX_MAJOR_UNITS, minor_units
 from core.phones import to_e164
 from core.status import JobView
 from core.views import job_view
+from core.wording.language import ENGLISH, LANGUAGES, _
 from storage.models import Contractor, Customer, Job, LineItem, db
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud and typed on a phone
@@ -79,8 +80,9 @@ def require_active(job: Job) -> None:
 
 
 def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, title: str,
-               items: list[Item]) -> JobView:
-    """A new job for the acting contractor: its customer (by phone, reused if known) and its line items."""
+               items: list[Item], language: str | None = None) -> JobView:
+    """A new job for the acting contractor: its customer (by phone, reused if known) and its line items;
+    `language` ("es") is the customer's texts' and page's, else what it was, or English for a new customer."""
     contractor = Contractor.get_by_id(int(actor.key))
     name, title = customer_name.strip(), title.strip()
     if not name:
@@ -97,17 +99,41 @@ def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, ti
         customer = Customer.get_or_none(Customer.contractor == contractor, Customer.phone == e164)
         if customer is None:
             customer = Customer.create(contractor=contractor, name=name[:120], phone=e164,
-                                       timezone=contractor.timezone, created_at=now)
+                                       timezone=contractor.timezone, created_at=now, language=language or ENGLISH)
+        elif language and customer.language != language:
+            Customer.update(language=language).where(Customer.id == customer.id).execute()
         job = Job.create(ref=_new_ref(), contractor=contractor, customer=customer, title=title[:200],
                          currency=contractor.currency, locale=contractor.locale, created_at=now)
         for position, item in enumerate(items):
             LineItem.create(job=job, position=position, description=item.description.strip()[:200],
                             amount=item.amount)
         audit(job, actor, "job_created", now, new={
-            "customer": name, "phone": e164, "title": title,
+            "customer": name, "phone": e164, "title": title, "language": language or customer.language,
             "items": [[i.description, i.amount] for i in items],
         })
         return job_view(job, now)
+
+
+def set_customer_language(ctx: Context, actor: Actor, ref: str, language: str) -> JobView:
+    """The contractor says which language a job's customer reads: their texts and page from now on."""
+    if language not in LANGUAGES:
+        raise InvalidInput(_("Texts can be in English or Spanish: en or es."))
+    now = ctx.clock()
+    with db.atomic():
+        job = load_job(actor, ref, lock=True)
+        customer = job.customer
+        if customer.language != language:
+            Customer.update(language=language).where(Customer.id == customer.id).execute()
+            audit(job, actor, "language_set", now, old={"language": customer.language}, new={"language": language})
+        return job_view(Job.get_by_id(job.id), now)
+
+
+def note_language(contractor: Contractor, language: str) -> None:
+    """What Telegram says the contractor's app speaks, kept for what they are told when no message of theirs
+    is being answered (a payment received, a customer's text)."""
+    if contractor.language != language:
+        Contractor.update(language=language).where(Contractor.id == contractor.id).execute()
+        contractor.language = language
 
 
 def cancel_job(ctx: Context, actor: Actor, ref: str) -> JobView:

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core.errors import NotFound
+from core.wording.language import N_, _
 
 DEFAULT_TTL = timedelta(days=90)
 # What a customer at a dead link reads. "Text PAY" alone did not say to whom: the texts come from our number.
-NEW_LINK = "To get a new one, reply PAY to the text you got from your contractor."
-NOT_VALID = f"This payment link is not valid. {NEW_LINK}"
-EXPIRED = f"This payment link has expired. {NEW_LINK}"
+NOT_VALID = N_("This payment link is not valid. To get a new one, reply PAY to the text you got from your contractor.")
+EXPIRED = N_("This payment link has expired. To get a new one, reply PAY to the text you got from your contractor.")
 
 
 @dataclass(frozen=True)
@@ -36,15 +36,15 @@ class PaymentLinks:
 
     def job_ref(self, token: str, now: datetime) -> str:
         """The job a token names; NotFound when it was tampered with or has expired."""
-        ref, _, rest = token.partition(".")
-        expiry, _, signature = rest.partition(".")
+        ref, _dot, rest = token.partition(".")
+        expiry, _dot, signature = rest.partition(".")
         payload = f"{ref}.{expiry}"
         # bytes, not str: compare_digest raises on a str that is not ASCII, and a link is typed by strangers
         given = signature.encode("utf-8", "surrogateescape")
         if not (expiry.isascii() and expiry.isdigit() and hmac.compare_digest(given, self._sign(payload).encode())):
-            raise NotFound(NOT_VALID)
+            raise NotFound(_(NOT_VALID))
         if int(expiry) < now.timestamp():
-            raise NotFound(EXPIRED)
+            raise NotFound(_(EXPIRED))
         return ref
 
     def _sign(self, payload: str) -> str:

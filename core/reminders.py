@@ -4,14 +4,11 @@ from datetime import datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_time
-
 from core.context import Context
 from core.journal import tell_contractor, text_customer
-from core.money import format_money
 from core.plan import TriggerKind
 from core.views import job_view, processing_milestones
-from core.wording import customer_texts
+from core.wording import contractor_texts, customer_texts
 from storage.models import Event, Job, Milestone, db
 
 GATE_NOTICE = timedelta(hours=24)  # how long before an event its contractor hears of an unpaid "before" payment
@@ -75,20 +72,16 @@ def warn_unpaid_before_events(ctx: Context) -> list[int]:
                 continue  # another process warned of it a moment ago
             job = event.job
             key = f"event:{event.id}:gate:{event.scheduled_at:%Y%m%dT%H%M}"
-            tell_contractor(job.contractor, job, "before_event_unpaid", _gate_notice(job, event, milestones), key,
-                            now)
+            tell_contractor(job.contractor, job, "before_event_unpaid", _gate_notice(job, event, milestones, now),
+                            key, now)
         warned.append(event_id)
     return warned
 
 
-def _gate_notice(job: Job, event: Event, unpaid: list[Milestone]) -> str:
-    contractor = job.contractor
-    local = event.scheduled_at.astimezone(ZoneInfo(contractor.timezone))
-    open_amount = sum(m.amount - m.paid for m in unpaid)
-    at = "" if event.date_only else f"at {format_time(local, 'short', locale=contractor.locale)} "  # a day: no time
-    return (f"{job.ref} {job.customer.name}: {event.name} is {at}tomorrow, and the "
-            f"{format_money(open_amount, job.currency, job.locale)} due before it is not paid yet. "
-            f"/job {job.ref}")
+def _gate_notice(job: Job, event: Event, unpaid: list[Milestone], now: datetime) -> str:
+    at = None if event.date_only else event.scheduled_at.astimezone(ZoneInfo(job.contractor.timezone))  # a day: no time
+    return contractor_texts.unpaid_before_event(job_view(job, now), event.name, at,
+                                                sum(m.amount - m.paid for m in unpaid))
 
 
 def next_moment(now: datetime) -> datetime | None:

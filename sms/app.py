@@ -5,6 +5,7 @@ import logging
 from flask import Flask
 
 from core.context import Context
+from core.wording.language import _, current, ngettext
 from sms import request_limits, response_headers
 from sms.payments import OnlinePayments
 from storage.models import db
@@ -21,6 +22,10 @@ def create_app(ctx: Context, *, public_base_url: str, twilio_auth_token: str | N
                       TWILIO_AUTH_TOKEN=twilio_auth_token, PAYMENTS=payments)
     request_limits.init_app(app)  # first: an oversized body is refused before anything else is done
     response_headers.init_app(app)
+    # Pages say their words with _() as the texts do, in the language the view is speaking (sms/pages.py).
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(gettext=_, ngettext=ngettext, newstyle=True)
+    app.jinja_env.globals["language"] = current
 
     @app.before_request
     def connect():

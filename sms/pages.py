@@ -1,13 +1,18 @@
-"""The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check."""
+"""The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check.
+
+A page is in its reader's language: the customer's for their job, the
+browser's where no job says whose page it is (a link that does not work).
+"""
 
 from flask import Blueprint, current_app, render_template, request
 
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.links import NOT_VALID
-from core.money import format_money
+from core.status import Status
 from core.views import job_view, price_history
-from core.wording.words import format_day, format_phone, format_when, label, trigger_words
+from core.wording.language import LANGUAGES, _, speaking
+from core.wording.words import STATES, format_day, format_phone, format_when, label, money, short_name, trigger_words
 from storage.models import Job
 
 bp = Blueprint("pages", __name__)
@@ -19,17 +24,23 @@ def healthz():
     return {"status": "ok"}
 
 
+def browsers_language() -> str | None:
+    return request.accept_languages.best_match(LANGUAGES)
+
+
 def linked_job(token: str) -> Job:
     """The job a payment link names; NotFound, saying what to do, when it is tampered with, expired or gone."""
     ctx = current_app.config["PAYSTAGE_CONTEXT"]
-    job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
-    if job is None:
-        raise NotFound(NOT_VALID)
+    with speaking(browsers_language()):
+        job = Job.get_or_none(Job.ref == ctx.links.job_ref(token, ctx.clock()))
+        if job is None:
+            raise NotFound(_(NOT_VALID))
     return job
 
 
 def link_error(error: NotFound):
-    return render_template("link_error.html", message=str(error)), 404
+    with speaking(browsers_language()):
+        return render_template("link_error.html", message=str(error)), 404
 
 
 @bp.get("/p/<token>")
@@ -45,27 +56,34 @@ def payment_page(token: str):
     # other way round ("received" over totals without it); the page refreshes itself while it confirms.
     returned = checkout_state(ref, request.args.get("checkout", ""))
     view = job_view(job, now)
-
-    def money(cents: int) -> str:
-        return format_money(cents, view.currency, view.locale)
-
-    def named(m) -> tuple[str, str]:
-        """A milestone's name and what it is tied to; said once when the label only restates the trigger."""
-        name, tied_to = label(m), trigger_words(m, view)
-        if not name:  # "Before Measurement" over "before Measurement (Thu, Dec 3)"
-            return tied_to[:1].upper() + tied_to[1:], ""
-        return name, tied_to
-
-    # the day in the customer's timezone, as every other date on the page ("Thu, Dec 10"; a UTC date was a day
-    # late for a change made in the evening)
-    history = [(format_day(change.at, view), change, money(change.old_total),
-                money(change.new_total)) for change in price_history(job)]
     payments = current_app.config["PAYMENTS"]
     online = payments is not None and payments.takes_payments_for(job) and view.state == "active"
     options = [(option, pay_methods(view, option.amount, payments.bank_first_above))
                for option in pay_options(view)] if online else []
-    return render_template("payment.html", job=view, money=money, history=history, options=options, token=token,
-                           returned=returned,
-                           when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
-                           else "not scheduled yet",
-                           named=named, phone=format_phone(view.business_phone, view))
+
+    def named(m) -> tuple[str, str]:
+        """A milestone's name and what it is tied to; said once when it has no name but its trigger."""
+        name, tied_to = label(m), trigger_words(m, view)
+        return (name, tied_to) if name else (tied_to[:1].upper() + tied_to[1:], "")
+
+    def state(m) -> tuple[str, str]:
+        """A milestone's state as a class for its colour and the words: due and overdue only while asked for."""
+        status = m.status
+        if m.is_due(now):
+            status = Status.OVERDUE if m.status is Status.OVERDUE else Status.DUE
+        elif status in (Status.DUE, Status.OVERDUE):
+            status = Status.UPCOMING
+        words = _(STATES[status])
+        return status.value.split()[0], words[:1].upper() + words[1:]
+
+    with speaking(view.language):
+        # the day in the customer's timezone, as every other date on the page ("Thu, Dec 10")
+        history = [(format_day(change.at, view), change, money(view, change.old_total),
+                    money(view, change.new_total)) for change in price_history(job)]
+        return render_template(
+            "payment.html", job=view, history=history, options=options, token=token, returned=returned,
+            money=lambda cents: money(view, cents), named=named, state=state,
+            payment_names=lambda milestones: ", ".join(short_name(m) for m in milestones),
+            when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
+            else _("not scheduled yet"),
+            phone=format_phone(view.business_phone, view))

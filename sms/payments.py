@@ -15,12 +15,14 @@ from core.checkout import Gateway, PaymentsUnavailable, start_checkout
 from core.errors import NotFound, PaystageError
 from core.payment_accounts import account_ready
 from core.provider_events import apply_news
-from sms.pages import link_error, linked_job
+from core.wording.language import N_, _, speaking
+from sms.pages import browsers_language, link_error, linked_job
 from sms.stripe_gateway import news_of, verified_event
 from storage.models import Contractor, Job
 
 log = logging.getLogger(__name__)
 bp = Blueprint("payments", __name__)
+NOT_ONLINE = N_("Paying online is not available for this job. The page shows how to pay.")
 
 
 @dataclass(frozen=True)
@@ -50,15 +52,16 @@ def pay(token: str):
     except NotFound as error:
         return link_error(error)
     page_url = f"{current_app.config['PUBLIC_BASE_URL']}/p/{token}"
-    if payments is None or not payments.takes_payments_for(job):
-        return _refused("Paying online is not available for this job. The page shows how to pay.", page_url, 404)
-    try:
-        url = start_checkout(ctx, payments.gateway, job.ref, request.form.get("choice", ""),
-                             request.form.get("method", ""), page_url=page_url, account=payments.account_of(job))
-    except PaymentsUnavailable as error:
-        return _refused(str(error), page_url, 503)
-    except PaystageError as error:
-        return _refused(str(error), page_url, 409)
+    with speaking(job.customer.language):
+        if payments is None or not payments.takes_payments_for(job):
+            return _refused(_(NOT_ONLINE), page_url, 404)
+        try:
+            url = start_checkout(ctx, payments.gateway, job.ref, request.form.get("choice", ""),
+                                 request.form.get("method", ""), page_url=page_url, account=payments.account_of(job))
+        except PaymentsUnavailable as error:
+            return _refused(str(error), page_url, 503)
+        except PaystageError as error:
+            return _refused(str(error), page_url, 409)
     return redirect(url, 303)
 
 
@@ -92,19 +95,22 @@ def connect_back(token: str):
         who = ""
     contractor = Contractor.get_or_none(Contractor.id == int(who[1:])) if who[:1] == "C" and who[1:].isdigit() else None
     if payments is None or not payments.connect or contractor is None or not contractor.payment_account:
-        return render_template("connect.html", ready=None), 404
+        with speaking(browsers_language()):
+            return render_template("connect.html", ready=None), 404
     try:
         ready = payments.gateway.can_take_payments(contractor.payment_account)
     except PaymentsUnavailable:
         ready = contractor.payment_account_ready
     account_ready(ctx, contractor.payment_account, ready)
-    return render_template("connect.html", ready=ready)
+    with speaking(contractor.language):
+        return render_template("connect.html", ready=ready)
 
 
 @bp.get("/connect/again")
 def connect_again():
     """The provider's onboarding link was used or expired: a new one comes from /payments."""
-    return render_template("connect.html", ready=False, expired=True)
+    with speaking(browsers_language()):
+        return render_template("connect.html", ready=False, expired=True)
 
 
 def _refused(message: str, page_url: str, status: int):

@@ -36,7 +36,7 @@ def milestone(ctx, contractor, ref, index: int):
 def test_the_page_offers_pay_buttons_for_what_is_due_and_the_balance(shop, removal_due):
     html = shop.page(removal_due)
     assert "Pay now" in html and html.count("Pay by card") == 2 and html.count("Pay by bank transfer") == 2
-    assert re.search(r"\$1,000\.00</span><br>\s*<span class=\"muted\">Due now: After Removal", html)
+    assert re.search(r"\$1,000\.00</span><br>\s*<span class=\"muted\">Due now: Removal", html)
     assert "$3,000.00" in html and "The whole balance" in html
 
 
@@ -44,7 +44,7 @@ def test_bank_transfer_is_offered_first_for_a_large_amount(shop, removal_due):
     html = shop.page(removal_due)
     whole = html[html.index("The whole balance"):]
     assert whole.index("Pay by bank transfer") < whole.index("Pay by card")  # $3,000 > $1,000: bank first
-    due = html[html.index("Due now: After Removal"):html.index("The whole balance")]
+    due = html[html.index("Due now: Removal"):html.index("The whole balance")]
     assert due.index("Pay by card") < due.index("Pay by bank transfer")  # $1,000 is not above it
 
 
@@ -66,7 +66,7 @@ def test_a_bank_transfer_shows_processing_then_paid(ctx, contractor, shop, remov
     wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "processing")
     html = request(back)[2]
     assert "Your bank transfer of $1,000.00 is on its way" in html and "Bank transfer processing" in html
-    assert "Due now: After Removal" not in html  # nothing else to pay for it while it settles
+    assert "Due now: Removal" not in html  # nothing else to pay for it while it settles
     shop.stripe.settle_bank(Checkout.get().session_id, succeed=True)
     wait_for(lambda: milestone(ctx, contractor, removal_due, 1).status.value == "paid")
 

@@ -267,12 +267,14 @@ def _opted_in(job: JobView) -> str:
         "HELP for help.").format(job=job_name(job, s), business=who(job, s)))
 
 
-@in_customers_language
-def language_set(job: JobView) -> str:
+def language_set(job: JobView | None, language: str) -> str:
     """ESPAÑOL or ENGLISH: from now on the customer's texts, answers and page are in that language."""
-    return fit("language_set", lambda s: _(
-        "OK: we will text you in English about {job}. Text ESPAÑOL for Spanish.").format(
-        job=job_name(job, s)))
+    with speaking(language):
+        if job is None:
+            return fit("language_set", lambda s: _("OK: from now on we text you in English. Text ESPAÑOL for "
+                                                   "Spanish."))
+        return fit("language_set", lambda s: _("OK: from now on we text you in English about {job}. Text ESPAÑOL "
+                                               "for Spanish.").format(job=job_name(job, s)))
 
 
 @in_customers_language

@@ -17,6 +17,7 @@ the job's region (`localized`): "Tue, Dec 1" and "$4,000.00" for en_US,
 
 import gettext
 import io
+import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -40,6 +41,15 @@ def supported(code: str | None) -> str:
     """The language we write for a language tag ("es-419", "es_US", "ES" → "es"); English for any other."""
     language = (code or "").replace("-", "_").split("_")[0].lower()
     return language if language in LANGUAGES else ENGLISH
+
+
+def language_named(text: str | None) -> str | None:
+    """The language a person named: "es", "Spanish", "Español", "espanol", "English", "inglés"; None if none."""
+    folded = unicodedata.normalize("NFKD", (text or "").strip().casefold())
+    return _NAMED.get("".join(c for c in folded if not unicodedata.combining(c)))
+
+
+_NAMED = {"en": "en", "english": "en", "ingles": "en", "es": "es", "spanish": "es", "espanol": "es"}
 
 
 @contextmanager

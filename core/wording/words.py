@@ -49,14 +49,14 @@ def format_when(moment: datetime, job: JobView, date_only: bool = False) -> str:
     time = format_time(local, "short", locale=locale)
     pattern = Locale.parse(locale).datetime_formats["short"]
     text = pattern.replace("'", "").replace("{0}", time).replace("{1}", _day(local.date(), job))
-    return _plain_spaces(text)
+    return plain_spaces(text)
 
 
 def format_day(moment: datetime | date, job: JobView) -> str:
     """A day as the reader reads it: "Tue, Dec 1"; the year only when it is not this year."""
     if isinstance(moment, datetime):
         moment = moment.astimezone(ZoneInfo(job.timezone)).date()
-    return _plain_spaces(_day(moment, job))
+    return plain_spaces(_day(moment, job))
 
 
 def due_when(m: MilestoneView, job: JobView) -> str:
@@ -283,6 +283,6 @@ def _day(day: date, job: JobView) -> str:
     return format_skeleton("MMMEd" if day.year == this_year else "yMMMEd", day, locale=localized(job.locale))
 
 
-def _plain_spaces(text: str) -> str:
+def plain_spaces(text: str) -> str:
     # babel puts narrow and non-breaking spaces in dates ("9:00\u202fAM"); in an SMS one forces UCS-2.
     return text.replace("\u202f", " ").replace("\u00a0", " ").replace("\u2009", " ")
