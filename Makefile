@@ -26,11 +26,11 @@ bench: $(VENV)/.installed-test
 # After a sentence is added or changed: the template from the code, merged into each language's catalog, where
 # what is new waits for its translation (tests/test_catalogs.py fails until it has one).
 messages: $(VENV)/.installed
-	$(BIN)/pybabel extract --quiet -F babel.cfg --no-location --sort-output --project=Paystage -o $(LOCALES)/messages.pot .
-	$(BIN)/pybabel update --quiet --no-fuzzy-matching --ignore-obsolete -i $(LOCALES)/messages.pot -d $(LOCALES)
+	$(BIN)/pybabel --quiet extract -F babel.cfg --no-location --sort-output --project=Paystage -o $(LOCALES)/messages.pot .
+	$(BIN)/pybabel --quiet update --no-fuzzy-matching --ignore-obsolete -i $(LOCALES)/messages.pot -d $(LOCALES)
 
 $(LOCALES)/%/LC_MESSAGES/messages.mo: $(LOCALES)/%/LC_MESSAGES/messages.po | $(VENV)/.installed
-	$(BIN)/pybabel compile --quiet --statistics -i $< -o $@
+	$(BIN)/pybabel --quiet compile -i $< -o $@
 
 # The first run installs for a minute or two: say so, and let pip show its progress.
 $(VENV)/bin/python:
