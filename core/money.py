@@ -14,6 +14,7 @@ from babel.numbers import (
     get_currency_name,
     get_currency_precision,
     get_currency_symbol,
+    list_currencies,
     parse_decimal,
 )
 
@@ -31,11 +32,17 @@ def minor_units(currency: str) -> int:
 
 
 def to_minor(value: Decimal, currency: str) -> int:
-    """An exact decimal amount to minor units; refuses sub-cent precision."""
-    scaled = value.scaleb(minor_units(currency))
-    if scaled != scaled.to_integral_value():
-        raise InvalidInput(f"{value} has more decimals than {currency} allows.")
-    return int(scaled)
+    """An exact decimal amount to minor units.
+
+    Refuses more decimals than the currency has, even zeros: ``500.2500`` on a
+    dinar job is a slip, and ``500.000`` on a dollar job may be a German five
+    hundred thousand; neither is read as a guess.
+    """
+    digits = minor_units(currency)
+    if -value.as_tuple().exponent > digits:
+        has = {0: "no decimals", 1: "1 decimal"}.get(digits, f"{digits} decimals")
+        raise InvalidInput(f"{value} has more decimals than {currency} allows ({currency} has {has}).")
+    return int(value.scaleb(digits))
 
 
 def to_major(cents: int, currency: str) -> Decimal:
@@ -55,42 +62,75 @@ def format_money(cents: int, currency: str, locale: str) -> str:
     return text
 
 
-_AMOUNT_EXAMPLE = "Write it like 4850, 4,850.00 or $4,850."
+ISO_CODES = frozenset(code.lower() for code in list_currencies())
+CURRENCY_WORDS = {  # by currency sign or code
+    "$": ("dollar", "dollars", "bucks"), "€": ("euro", "euros"), "£": ("pound", "pounds"), "JPY": ("yen",),
+}
+MONEY_WORDS = frozenset(word for words in CURRENCY_WORDS.values() for word in words)
+_LETTER = r"[^\W\d_]"
 
 
-def _symbols(currency: str, locale: str) -> set[str]:
-    """How people write this currency: its code, its symbol here and in English (¥ beside ja_JP's ￥)."""
-    return {currency, get_currency_symbol(currency, locale=locale), get_currency_symbol(currency, locale="en")}
+def currency_marks(currency: str, locale: str) -> set[str]:
+    """How people write this currency: its ISO code, babel's symbol in the job's locale and in English, the
+    narrow sign of a symbol ($ of CA$: to a Canadian, dollars are his own) and the words for it.
+
+    In NFKC, lower case and without spaces, as parse_amount compares them: ja_JP's full-width ￥ is ¥.
+    """
+    symbols = {get_currency_symbol(currency, locale=locale), get_currency_symbol(currency, locale="en")}
+    signs = {"".join(c for c in symbol if unicodedata.category(c) == "Sc") for symbol in symbols} - {""}
+    words = {word for key in {currency, *signs} for word in CURRENCY_WORDS.get(key, ())}
+    return {_plain(mark).lower() for mark in {currency, *symbols, *signs, *words}}
 
 
-def _other_code(text: str) -> bool:
-    """Does `text` name a currency by its ISO code (``500 EUR``)?"""
-    return any(get_currency_name(code, locale="en") != code for code in re.findall(r"[A-Za-z]{3}", text.upper()))
+def _plain(text: str) -> str:
+    """`text` without spaces (fr_FR groups thousands with U+202F) and full-width forms (￥５０ is ¥50)."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text))
+
+
+def _example(currency: str, locale: str) -> str:
+    """How to write an amount of this job: a dollar example is no help on a yen or a dinar job.
+
+    With its symbol, so that the example is good in a plan too, where a bare number could be a percentage.
+    """
+    return f"Write it like {format_money(4850 * 10 ** minor_units(currency), currency, locale)}."
+
+
+def _foreign(text: str) -> bool:
+    """Is `text` a number with a currency sign, an ISO code or a word for money (``€5``, ``500EUR``, ``5pounds``)?
+
+    Without a digit it is no amount at all: "all" is not Albanian lek.
+    """
+    words = set(re.findall(rf"{_LETTER}+", text.lower()))
+    mark = any(unicodedata.category(c) == "Sc" for c in text) or bool(words & (ISO_CODES | MONEY_WORDS))
+    return mark and any(c.isdigit() for c in text)
 
 
 def parse_amount(text: str, currency: str, locale: str) -> int:
-    """What a person types for money, in minor units: ``$4,000``, ``4000``, ``1.212,50 €``.
+    """What a person types for money, in minor units: ``$4,000``, ``4000``, ``1.212,50 €``, ``KWD 500.250``.
 
     Refuses anything that is not a positive amount below MAX_MAJOR_UNITS, and
     an amount in another currency (``€5`` on a dollar job) rather than
-    silently reading it as dollars.
+    silently reading it as dollars. A mark counts as the job's only when no
+    letter is glued to it, so ``CA$5`` on a US dollar job is refused too.
     """
     raw = text.strip()
-    cleaned = re.sub(r"\s+", "", raw)  # every kind of space: fr_FR groups thousands with U+202F
-    for symbol in sorted(_symbols(currency, locale), key=len, reverse=True):
-        cleaned = re.sub(re.escape(symbol.replace(" ", "")), "", cleaned, flags=re.IGNORECASE)
-    if any(unicodedata.category(c) == "Sc" for c in cleaned) or _other_code(cleaned):
-        raise InvalidInput(f"{raw!r} is not in {currency}, the currency of this job. {_AMOUNT_EXAMPLE}")
+    cleaned = _plain(raw)
+    for mark in sorted(currency_marks(currency, locale), key=len, reverse=True):
+        cleaned = re.sub(rf"(?<!{_LETTER}){re.escape(mark)}(?!{_LETTER})", "", cleaned, flags=re.IGNORECASE)
+    example = _example(currency, locale)
+    if _foreign(cleaned):
+        name = get_currency_name(currency, count=2, locale="en")
+        raise InvalidInput(f"{raw!r} is not in {currency} ({name}), the currency of this job. {example}")
     if cleaned.startswith("-") or cleaned.endswith("-"):
-        raise InvalidInput(f"An amount cannot be negative: {raw!r}. {_AMOUNT_EXAMPLE}")
+        raise InvalidInput(f"An amount cannot be negative: {raw!r}. {example}")
     if not re.fullmatch(r"[0-9][0-9.,'’]*", cleaned):
-        raise InvalidInput(f"{raw!r} is not an amount of money. {_AMOUNT_EXAMPLE}")
+        raise InvalidInput(f"{raw!r} is not an amount of money. {example}")
     try:
         value = parse_decimal(cleaned, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation):
-        raise InvalidInput(f"{raw!r} is not an amount of money. {_AMOUNT_EXAMPLE}") from None
+        raise InvalidInput(f"{raw!r} is not an amount of money. {example}") from None
     if value <= 0:
-        raise InvalidInput(f"An amount must be more than zero, not {raw!r}. {_AMOUNT_EXAMPLE}")
+        raise InvalidInput(f"An amount must be more than zero, not {raw!r}. {example}")
     if value > MAX_MAJOR_UNITS:
         limit = format_money(MAX_MAJOR_UNITS * 10 ** minor_units(currency), currency, locale)
         raise InvalidInput(f"{raw!r} is more than a job can cost here ({limit} at most).")
