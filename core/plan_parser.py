@@ -5,8 +5,10 @@ semicolons or new lines, and by "and" / "then" when what follows has an amount
 of its own (so an event called "Cut and polish" stays whole). Case does not
 matter. A clause is an amount, a trigger and, optionally, a label, in any order:
 
-    amount   25% | 33.33% | 25 percent | $500 | 500 dollars | €1.000,50 (numbers
-             are read in the job's locale) | half | a quarter | three quarters
+    amount   25% | 33.33% | 25 percent | half | a quarter | three quarters
+             $500 | 500 dollars | ¥50,000 | 50000 JPY | KWD 500.250 | 1.000,50 €: a number
+             with the job's currency (its code, symbol or sign), read by core.money in the
+             job's locale with the currency's own decimals; another currency is refused
              rest | the rest | remainder | balance | remaining: what the other
              percentages leave to 100%; at most one per plan
     trigger  now | upfront | up front | on acceptance | on signing
@@ -27,16 +29,28 @@ percentages that do not add up to exactly 100%.
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import cache
 
 from babel import Locale
 from babel.core import get_global
-from babel.numbers import get_currency_symbol, get_decimal_symbol
+from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from core.errors import InvalidInput
 from core.matching import match_event
-from core.money import WHOLE, format_money, format_percent, minor_units, parse_amount, parse_percent
+from core.money import (
+    ISO_CODES,
+    MONEY_WORDS,
+    WHOLE,
+    currency_marks,
+    format_money,
+    format_percent,
+    minor_units,
+    parse_amount,
+    parse_percent,
+)
 from core.plan import DEFAULT_LEAD, EXAMPLE, MilestoneTerms, Trigger, TriggerKind, check_percentages
 
 WHEN = "Say now, before EVENT, after EVENT or on DATE."
@@ -51,15 +65,12 @@ UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1
 MAX_SPAN = timedelta(days=365)  # a longer lead or net is a typo, not a plan
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 MONTH_FIRST_TERRITORIES = {"US"}  # where 12/15 is month/day; everywhere else it is day/month
-CURRENCY_MARKS = {"$": "$", "€": "€", "£": "£", "dollar": "$", "dollars": "$", "bucks": "$",
-                  "euro": "€", "euros": "€", "pound": "£", "pounds": "£"}
-CURRENCY_CODES = ("usd", "eur", "gbp", "cad", "aud", "nzd", "chf")
 
-_NUM = r"\d(?:[\d.,']*\d)?"
-_CODE = "|".join(CURRENCY_CODES)
+_NUM = r"\d(?:[\d.,'’]*\d)?"
+_SPACED_NUM = r"\d{1,3}(?:\s\d{3})+(?:[.,]\d+)?(?!\d)"  # "1 000,50" where the locale groups with a space
+_LETTER = r"[^\W\d_]"
+_SIGNS = "".join(c for c in map(chr, range(0x10000)) if unicodedata.category(c) == "Sc")  # $ € ¥ ₹ ₿ ...
 _PERCENT = re.compile(r"(?P<neg>-)?(?P<num>\d+(?:[.,]\d+)?)\s?(?:%|percent\b|per cent\b|pct\b)")
-_MONEY = re.compile(rf"(?P<neg>-)?(?P<pre>[$€£]|\b(?:{_CODE})\b)?\s?(?P<num>{_NUM})"
-                    rf"(?:\s?(?P<post>[$€£]|\b(?:dollars?|bucks|euros?|pounds?|{_CODE})\b))?")
 _FRACTION = re.compile(r"\b(?:(?:a|one)\s+)?(?P<name>half|quarter|three\s+quarters)\b")
 _THIRD = re.compile(r"\bthirds?\b")
 _REST = re.compile(r"\b(?:the\s+)?(?:rest|remainder|(?:remaining\s+)?balance|remaining)\b")
@@ -112,16 +123,16 @@ class _Part:
 
 def parse_plan(sentence: str, events: list[str], *, currency: str, locale: str, today: date) -> list[MilestoneTerms]:
     """The milestones the sentence states, in its order; InvalidInput saying what was not understood."""
-    clauses = _split_clauses(sentence)
+    job = _Job(events, currency, locale, today)
+    clauses = _split_clauses(sentence, job)
     if not clauses:
         raise InvalidInput(f"The plan is empty: say how much is due and when. {EXAMPLE}")
-    job = _Job(events, currency, locale, today)
     terms = _settle_rest([_read_clause(clause, job) for clause in clauses])
     check_percentages(terms)
     return terms
 
 
-def _split_clauses(sentence: str) -> list[str]:
+def _split_clauses(sentence: str, job: _Job) -> list[str]:
     """One clause per milestone; "and" / "then" split only before something with an amount."""
     sentence = _DATE_COMMA.sub(lambda m: m.group()[:-1] + " ", sentence)  # "Dec 15, 2026" is one date
     clauses = []
@@ -129,7 +140,7 @@ def _split_clauses(sentence: str) -> list[str]:
         words = _SOFT_SPLIT.split(_CONNECTOR.sub("", piece.strip()))
         current = words[0]
         for joint, part in zip(words[1::2], words[2::2]):
-            if _has_amount(part.lower()):
+            if _has_amount(part.lower(), job):
                 clauses.append(current)
                 current = part
             else:
@@ -138,15 +149,38 @@ def _split_clauses(sentence: str) -> list[str]:
     return [clause.strip() for clause in clauses if clause.strip(" .!")]
 
 
-def _amounts(text: str) -> list[re.Match]:
+@cache
+def _money(currency: str, locale: str) -> re.Pattern:
+    """A number with a currency mark before or after it, in lower case.
+
+    The marks are the job's own (core.money.currency_marks: ¥ and JPY on a yen
+    job) and any other currency's (a sign, an ISO code, "euros"), so that an
+    amount in another currency is read as one and refused by name, not taken
+    for a bare number and an unknown word. A mark glued to letters is no mark.
+    """
+    marks = sorted({*currency_marks(currency, locale), *ISO_CODES, *MONEY_WORDS}, key=len, reverse=True)
+    mark = "|".join([*map(re.escape, marks), rf"{_LETTER}{{0,3}}[{re.escape(_SIGNS)}]"])
+    number = f"{_SPACED_NUM}|{_NUM}" if get_group_symbol(locale).isspace() else _NUM
+    return re.compile(rf"(?P<neg>-)?(?<!{_LETTER})(?:(?P<pre>{mark})\s?)?(?P<num>{number})"
+                      rf"(?:\s?(?P<post>{mark})(?!{_LETTER}))?")
+
+
+def _amounts(text: str, job: _Job) -> list[re.Match]:
     """Every explicit amount: a percentage, a fraction, or a number with its currency (a bare one is not)."""
-    found = [*_PERCENT.finditer(text), *_FRACTION.finditer(text),
-             *(m for m in _MONEY.finditer(text) if m["pre"] or m["post"])]
-    return sorted(found, key=re.Match.start)
+    percents = list(_PERCENT.finditer(text))
+    money = [m for m in _money(job.currency, job.locale).finditer(text)
+             if (m["pre"] or m["post"]) and not _word_by_percentage(m, percents)]
+    return sorted([*percents, *_FRACTION.finditer(text), *money], key=re.Match.start)
 
 
-def _has_amount(text: str) -> bool:
-    return bool(_amounts(text) or _REST.search(text) or _THIRD.search(text))
+def _word_by_percentage(money: re.Match, percents: list[re.Match]) -> bool:
+    """"all 25%" is a word before a percentage, not 25 Albanian lek; "$25%" stays two amounts, refused."""
+    mark = money["pre"] or money["post"]
+    return mark.isalpha() and any(p.start() < money.end() and money.start() < p.end() for p in percents)
+
+
+def _has_amount(text: str, job: _Job) -> bool:
+    return bool(_amounts(text, job) or _REST.search(text) or _THIRD.search(text))
 
 
 def _read_clause(clause: str, job: _Job) -> _Part:
@@ -172,7 +206,7 @@ def _blank(text: str, match: re.Match) -> str:
 
 
 def _take_share(text: str, job: _Job) -> tuple[str, _Share]:
-    found, rest = _amounts(text), _REST.search(text)
+    found, rest = _amounts(text, job), _REST.search(text)
     if len(found) > 1:
         shown = " and ".join(m.group().strip() for m in found)
         raise InvalidInput(f"There is more than one amount here ({shown}); give each payment a clause. {EXAMPLE}")
@@ -184,7 +218,8 @@ def _take_share(text: str, job: _Job) -> tuple[str, _Share]:
     if _THIRD.search(text):
         raise InvalidInput("A third is not an exact percentage: write 33.33% and 33.34% "
                            "(or 66.67%), so the plan adds up to exactly 100%.")
-    raise InvalidInput(f"There is no amount here. Write it like 25%, $500, half or rest "
+    example = format_money(500 * 10 ** minor_units(job.currency), job.currency, job.locale)
+    raise InvalidInput(f"There is no amount here. Write it like 25%, {example}, half or rest "
                        f"(a bare number could be either). {EXAMPLE}")
 
 
@@ -198,15 +233,7 @@ def _share_of(match: re.Match, job: _Job) -> _Share:
         if get_decimal_symbol(job.locale) == ",":
             number = number.replace(",", ".")  # "33,33%" in de_DE
         return _Share(shown, percent=parse_percent(f"{sign}{number}%"))
-    mark = match["pre"] or match["post"]
-    if mark in CURRENCY_CODES:
-        ours = mark == job.currency.lower()
-    else:
-        ours = CURRENCY_MARKS[mark] in get_currency_symbol(job.currency, locale=job.locale)
-    if not ours:
-        example = format_money(500 * 10 ** minor_units(job.currency), job.currency, job.locale)
-        raise InvalidInput(f"This job is in {job.currency}; write its amounts like {example}, not {shown}.")
-    return _Share(shown, fixed=parse_amount(sign + match["num"], job.currency, job.locale))
+    return _Share(shown, fixed=parse_amount(shown, job.currency, job.locale))  # refuses another currency
 
 
 def _take_label(text: str) -> tuple[str, str | None]:

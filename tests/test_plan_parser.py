@@ -225,6 +225,85 @@ def test_an_amount_in_another_currency_is_refused():
     assert "in USD" in message and "€500" in message
 
 
+@pytest.mark.parametrize("locale", ["en_US", "ja_JP"])
+@pytest.mark.parametrize("deposit", ["¥50,000", "￥50,000", "50000 JPY", "JPY 50000", "50,000 yen"])
+def test_a_yen_job_takes_a_fixed_deposit(deposit, locale):
+    assert plan(f"{deposit} now, rest after installation", currency="JPY", locale=locale) == [
+        MilestoneTerms("Deposit", NOW, fixed=50_000),  # a yen has no minor units
+        MilestoneTerms("After Installation", after("Installation"), percent=WHOLE),
+    ]
+
+
+@pytest.mark.parametrize(
+    "sentence, currency, locale, fixed",
+    [
+        ("KWD 500.250 now, rest after install", "KWD", "en_US", 500_250),  # three decimals: fils
+        ("500.250 kwd deposit, rest after install", "KWD", "ar_KW", 500_250),
+        ("BHD 1,200.5 now, rest after install", "BHD", "en_US", 1_200_500),
+        ("1200.125 BHD now, rest after install", "BHD", "ar_BH", 1_200_125),
+        ("1.000,50 € now, rest after install", "EUR", "de_DE", 100_050),
+        ("1 000,50 € now, rest after install", "EUR", "fr_FR", 100_050),  # fr_FR groups with a space
+        ("1000 EUR now, rest after install", "EUR", "de_DE", 100_000),
+        ("£500 now, rest after install", "GBP", "en_GB", 50_000),
+        ("CHF 1'000 now, rest after install", "CHF", "de_CH", 100_000),
+        ("500 kr now, rest after install", "SEK", "sv_SE", 50_000),
+        ("$500 now, rest after install", "CAD", "en_US", 50_000),  # the narrow $ of CA$
+        ("CA$500 now, rest after install", "CAD", "en_US", 50_000),
+        ("500 dollars now, rest after install", "CAD", "en_CA", 50_000),
+    ],
+)
+def test_fixed_amounts_in_every_currency_and_locale(sentence, currency, locale, fixed):
+    assert plan(sentence, currency=currency, locale=locale)[0].fixed == fixed
+
+
+def test_fixed_amounts_in_yen_split_a_plan_on_and_and_then():
+    terms = plan("¥50,000 now and ¥20,000 before install then rest after install", currency="JPY", locale="ja_JP")
+    assert [(t.fixed, t.percent) for t in terms] == [(50_000, None), (20_000, None), (None, WHOLE)]
+
+
+@pytest.mark.parametrize(
+    "sentence, currency, locale, says, example",
+    [
+        ("€100 now, rest after install", "USD", "en_US", "'€100' is not in USD (US dollars)", "$4,850.00"),
+        ("100 EUR now, rest after install", "USD", "en_US", "'100 eur' is not in USD (US dollars)", "$4,850.00"),
+        ("100 euros now, rest after install", "USD", "en_US", "'100 euros' is not in USD", "$4,850.00"),
+        ("CA$100 now, rest after install", "USD", "en_US", "'ca$100' is not in USD", "$4,850.00"),
+        ("¥50,000 now, rest after install", "USD", "en_US", "'¥50,000' is not in USD", "$4,850.00"),
+        ("$500 now, rest after install", "JPY", "ja_JP", "'$500' is not in JPY (Japanese yen)", "￥4,850"),
+        ("500 USD now, rest after install", "KWD", "en_US", "is not in KWD (Kuwaiti dinars)", "KWD4,850.000"),
+        ("50000 yen now, rest after install", "CNY", "zh_CN", "is not in CNY (Chinese yuan)", "¥4,850.00"),
+        ("£500 now, rest after install", "EUR", "de_DE", "'£500' is not in EUR (euros)", "4.850,00 €"),
+    ],
+)
+def test_another_currency_is_refused_saying_the_jobs_and_how_to_write_it(sentence, currency, locale, says, example):
+    message = refusal(sentence, currency=currency, locale=locale)
+    assert says in message and "the currency of this job" in message and f"Write it like {example}." in message
+
+
+@pytest.mark.parametrize(
+    "sentence, currency, says",
+    [
+        ("KWD 500.2500 now, rest after install", "KWD", "500.2500 has more decimals than KWD allows (KWD has 3"),
+        ("BHD 10.0001 now, rest after install", "BHD", "more decimals than BHD allows"),
+        ("¥50,000.5 now, rest after install", "JPY", "more decimals than JPY allows (JPY has no decimals)"),
+        ("¥50,000.00 now, rest after install", "JPY", "more decimals than JPY allows"),
+        ("$500.000 now, rest after install", "USD", "more decimals than USD allows"),  # or 500 thousand?
+    ],
+)
+def test_more_decimals_than_the_currency_has_are_refused(sentence, currency, says):
+    assert says in refusal(sentence, currency=currency)
+
+
+@pytest.mark.parametrize("currency, locale, example", [("JPY", "ja_JP", "￥500"), ("EUR", "de_DE", "500,00 €")])
+def test_a_clause_without_an_amount_shows_one_in_the_jobs_currency(currency, locale, example):
+    assert f"Write it like 25%, {example}, half or rest" in refusal("25% now, before install", currency=currency,
+                                                                   locale=locale)
+
+
+def test_a_word_that_is_also_a_currency_code_before_a_percentage_is_a_word():
+    assert "I did not understand 'all'" in refusal("all 25% now, rest after install")
+
+
 @pytest.mark.parametrize(
     "sentence, problem",
     [
