@@ -136,10 +136,11 @@ TEMPLATES = {
 LOCALES = [("USD", "en_US"), ("EUR", "de_DE"), ("GBP", "en_GB"), ("INR", "en_IN")]
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("currency, locale", LOCALES)
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_every_text_is_gsm7_within_three_segments_at_worst_case_lengths(name, currency, locale):
-    j = worst_job(currency, locale)
+def test_every_text_is_gsm7_within_three_segments_at_worst_case_lengths(name, currency, locale, language):
+    j = replace(worst_job(currency, locale), language=language)
     if name == "event_moved":  # every payment tied before the moved event
         j = replace(j, milestones=tuple(replace(m, trigger=worst_triggers()[1]) for m in j.milestones))
     text = TEMPLATES[name](j, LONG_LINK)
@@ -162,13 +163,27 @@ def test_whatever_people_type_every_text_stays_gsm7_within_three_segments(busine
         assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("name", TEMPLATES)
-def test_an_ordinary_job_is_never_shortened(name):
-    j = kitchen_job()
+def test_an_ordinary_job_is_never_shortened(name, language):
+    j = replace(kitchen_job(), language=language)
     text = TEMPLATES[name](j, LINK)
     assert segments(text) <= MAX_SEGMENTS
-    assert "..." not in text and "more" not in text
+    assert "..." not in text and "more" not in text and "mas en el enlace" not in text
     assert "Acme Stone" in text and "Kitchen countertops (J-7K2Q)" in text
+
+
+@pytest.mark.parametrize("name", TEMPLATES)
+def test_a_spanish_reader_gets_every_text_in_spanish_gsm7_with_its_dates_and_amounts(name):
+    """Spanish is folded to GSM-7 (á í ó ú → a i o u; é ñ ü ¿ ¡ are GSM-7): UCS-2 would cut a segment from 153
+    characters to 67 (docs/design.md, "Languages"). Dates are es_US's; amounts the same figures as en_US's."""
+    english = TEMPLATES[name](kitchen_job(), LINK)
+    spanish = TEMPLATES[name](replace(kitchen_job(), language="es"), LINK)
+    assert spanish != english and is_gsm7(spanish)
+    assert not re.search(r"[áíóú]", spanish)
+    for amount in re.findall(r"\$[\d,]+\.\d\d", english):
+        assert amount in spanish, (amount, spanish)
+    assert not re.search(r"\b(Mon|Tue|Wed|Thu|Fri|Sat|Sun),", spanish), spanish
 
 
 def test_a_long_plan_lists_its_first_milestones_and_counts_the_rest():

@@ -130,7 +130,7 @@ def test_balance_of_a_job_paid_in_full():
 def test_balance_mentions_a_credit_when_more_was_paid_than_the_job_costs():
     j = job(numbered(milestone("All", UP_FRONT, 180_000, paid=180_000)), total=180_000, paid=200_000)
     text = replies.balance(j, LINK)
-    assert "Paid so far: $2,000.00 of $1,800.00. Your credit: $200.00" in text
+    assert "Paid so far: $2,000.00; the price is $1,800.00. Your credit: $200.00" in text
 
 
 def test_balance_in_euros_reads_as_in_germany():
@@ -510,29 +510,32 @@ REPLIES = {
                 paid=j.total + BIGGEST), LONG_LINK),
     "pay_no_plan": lambda j: replies.pay(replace(j, milestones=()), LONG_LINK),
     "help": lambda j: replies.help(j),
-    "help_no_job": lambda j: replies.help(None),
+    "help_no_job": lambda j: replies.help(None, j.language),
     "choose_job": lambda j: replies.choose_job(several(j), businesses=12),
     "choose_job_held": lambda j: replies.choose_job(several(j), businesses=12, held=True),
     "choose_job_one_business": lambda j: replies.choose_job(several(j), businesses=1),
     "choose_job_one_business_held": lambda j: replies.choose_job(several(j), businesses=1, held=True),
     "chosen": lambda j: replies.chosen(j),
     "chosen_passed_on": lambda j: replies.chosen(j, passed_on=12),
-    "unknown_number": lambda j: replies.unknown_number(),
+    "unknown_number": lambda j: replies.unknown_number(j.language),
     "relayed": lambda j: replies.relayed(j),
     "opted_in": lambda j: replies.opted_in(j),
-    "opted_in_no_job": lambda j: replies.opted_in(None),
+    "opted_in_no_job": lambda j: replies.opted_in(None, j.language),
+    "language_set": lambda j: replies.language_set(j, j.language),
+    "language_set_no_job": lambda j: replies.language_set(None, j.language),
     "change_accepted": lambda j: replies.change_accepted(j),
     "change_accepted_credit": lambda j: replies.change_accepted(replace(j, paid=j.total + BIGGEST)),
     "nothing_to_accept": lambda j: replies.nothing_to_accept(j),
 }
-WITHOUT_A_JOB = {"help_no_job", "unknown_number", "opted_in_no_job"}
+WITHOUT_A_JOB = {"help_no_job", "unknown_number", "opted_in_no_job", "language_set_no_job"}
 WITH_A_LINK = {name for name in REPLIES if name.startswith(("balance", "plan", "pay"))}
 
 
+@pytest.mark.parametrize("language", ["en", "es"])
 @pytest.mark.parametrize("currency, locale", [("USD", "en_US"), ("EUR", "de_DE")])
 @pytest.mark.parametrize("name", REPLIES)
-def test_every_reply_is_gsm7_within_three_segments_at_worst_case_lengths(name, currency, locale):
-    text = REPLIES[name](worst_job(currency, locale))
+def test_every_reply_is_gsm7_within_three_segments_at_worst_case_lengths(name, currency, locale, language):
+    text = REPLIES[name](replace(worst_job(currency, locale), language=language))
     assert is_gsm7(text), text
     assert segments(text) <= MAX_SEGMENTS, text
     if name not in WITHOUT_A_JOB:
@@ -543,8 +546,9 @@ def test_every_reply_is_gsm7_within_three_segments_at_worst_case_lengths(name, c
 
 @pytest.mark.parametrize("name", sorted(name for name in set(REPLIES) - WITHOUT_A_JOB
                                          if not name.startswith("choose_job")))
-def test_every_reply_about_a_job_names_it_in_full_when_names_are_ordinary(name):
-    text = REPLIES[name](kitchen_job())
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_every_reply_about_a_job_names_it_in_full_when_names_are_ordinary(name, language):
+    text = REPLIES[name](replace(kitchen_job(), language=language))
     assert "Kitchen countertops (J-7K2Q)" in text and "..." not in text and "more at the link" not in text
 
 

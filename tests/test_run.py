@@ -73,3 +73,40 @@ def test_paystage_run_carries_the_countertop_story_both_ways(running, tmp_path):
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=20) == 0
     assert "stopping" in (tmp_path / "run.log").read_text()
+
+
+def test_paystage_run_tells_the_countertop_story_in_spanish_to_a_customer_who_texted_espanol(running):
+    """The same story for a customer who reads Spanish: every text they get and every answer, in Spanish (es_US:
+    the same dollar amounts), their keywords in Spanish; the contractor's chat stays as it was."""
+    story, _process = running
+    story.say("/start")
+    created = story.say("/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000")["text"]
+    ref = re.search(r"J-[A-Z0-9]{4,6}", created).group()
+    for line in ("Measurement, in 3 days 9am", "Removal, in 10 days 8am", "Installation, in 17 days 9am"):
+        story.say(f"/event {ref} {line}")
+    preview = story.say(f"/plan {ref} 25% before measurement, 25% after removal, 50% after installation")
+    story.tap(preview, "Send to customer")
+    [plan] = story.texts_after(0)
+    assert "Reply BAL, NEXT, PLAN or HELP." in plan  # in English until they say otherwise
+
+    before = len(story.telegram.sent)
+    switched = story.customer_texts("ESPAÑOL")
+    assert "ENGLISH" in switched and ref in switched
+    told = story.telegram.wait_for_sent(before + 1, timeout=20)[before]
+    assert "Dana Whitfield asked for texts in Spanish" in told["text"]  # the contractor reads English
+    balance = story.customer_texts("SALDO")
+    assert "$4,000.00" in balance and "Paid so far" not in balance
+    assert story.customer_texts("Próximo") == story.customer_texts("NEXT")
+
+    story.say(f"/done {ref} removal")
+    [due] = story.texts_after(1)
+    assert "$1,000.00" in due and "is now due" not in due and "/p/" in due
+    story.say(f"/paid {ref} 1000 check")
+    [receipt] = story.texts_after(2)
+    assert "$1,000.00" in receipt and "We received" not in receipt
+    preview = story.say(f"/price {ref} 4850")
+    story.tap(preview, "Apply")
+    [changed] = story.texts_after(3)
+    assert "$4,850.00" in changed and "SI" in changed and "Reply YES" not in changed
+    accepted = story.customer_texts("Sí")
+    assert "$4,850.00" in accepted and "Thank you" not in accepted

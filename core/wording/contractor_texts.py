@@ -24,7 +24,10 @@ def in_contractors_language(text):
 
 
 def paid_of_total(job: JobView) -> str:
-    """"Paid $1,000.00 of $4,000.00; $3,000.00 to go." — where a job stands, for the contractor."""
+    """"Paid $1,000.00 of $4,000.00; $3,000.00 to go." — where a job stands, for the contractor; with a credit,
+    what was paid and the price, as the credit is said next."""
+    if job.credit:
+        return _("Paid {paid}; the price is {total}.").format(paid=money(job, job.paid), total=money(job, job.total))
     return _("Paid {paid} of {total}; {remaining} to go.").format(
         paid=money(job, job.paid), total=money(job, job.total), remaining=money(job, job.remaining))
 
@@ -71,7 +74,7 @@ def opted_in(job: JobView) -> str:
 @in_contractors_language
 def language_set(job: JobView) -> str:
     return _("{ref} {customer} asked for texts in {language}: their texts and payment page are in it from now "
-             "on.").format(ref=job.ref, customer=job.customer_name, language=NAMES[job.language])
+             "on.").format(ref=job.ref, customer=job.customer_name, language=_(NAMES[job.language]))
 
 
 @in_contractors_language

@@ -43,7 +43,8 @@ def fit(name: str, render: Callable[[Squeeze], str], items: int = 0,
     """
     text = ""
     for squeeze in _squeezes(items) if squeezes is None else squeezes:
-        text = to_gsm7(render(squeeze))
+        text = to_gsm7(render(squeeze)).replace("....", "...")  # a sentence's full stop after a name cut with '...'
+
         if segments(text) <= MAX_SEGMENTS:
             return text
     # Only an absurd link gets here; a text that costs more beats one that loses the link.

@@ -30,7 +30,6 @@ from babel.messages.pofile import read_po
 
 LANGUAGES = ("en", "es")  # English is the code's own; every other one has a catalog
 ENGLISH = "en"
-NAMES = {"en": "English", "es": "Español"}
 LOCALES = Path(__file__).parent / "locales"
 DOMAIN = "messages"
 
@@ -77,6 +76,9 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:
     """Marks `message` for the catalog where it is written, to be translated later where it is read."""
     return message
+
+
+NAMES = {"en": N_("English"), "es": N_("Spanish")}  # in the reader's language: _(NAMES[language])
 
 
 def localized(locale: str) -> str:

@@ -21,7 +21,7 @@ from phonenumbers import NumberParseException, PhoneNumberFormat
 from core.gsm import is_gsm7
 from core.money import format_money
 from core.plan import DEFAULT_LEAD, TriggerKind
-from core.plan_parser import _label_for as default_label  # renamed default_label once plan_parser is free
+from core.plan_parser import default_label
 from core.status import EventView, JobView, MilestoneView, Status, milestone_status
 from core.wording.fitting import Squeeze, clean, clip, sms_name
 from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
@@ -121,7 +121,7 @@ def paid_so_far(job: JobView) -> str:
     """What the customer paid of the total, and what remains, their credit, or that the job is paid in full."""
     paid, total = sms_money(job, job.paid), sms_money(job, job.total)
     if job.credit:
-        return _("Paid so far: {paid} of {total}.").format(paid=paid, total=total) + " " + credit(job)
+        return _("Paid so far: {paid}; the price is {total}.").format(paid=paid, total=total) + " " + credit(job)
     if not job.remaining:
         return _("Paid so far: {paid} - the job is paid in full.").format(paid=paid)
     return _("Paid so far: {paid} of {total}. Remaining: {remaining}.").format(
