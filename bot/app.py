@@ -28,7 +28,7 @@ BUTTONS = {  # the data each button under the bot's messages carries, and what a
     rf"^send:({REF})$": handlers.send_button,
     rf"^job:({REF})$": handlers.job_button,
     rf"^link:({REF})$": handlers.link_button,
-    rf"^done:({REF}):(\d{{1,3}})$": handlers.done_button,
+    rf"^done:({REF}):e(\d{{1,18}})$": handlers.done_button,  # an event's id, not its place in a list
 }
 # what the bot keeps across restarts: where each guided conversation stands, and each user's pending answers
 PERSISTED = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)

@@ -4,6 +4,12 @@ A command is its questions (asked one at a time when it is sent bare), a
 parser for the one-line form that yields the same answers, and one function
 that runs it through a core use case. Both forms meet in that function, so
 they cannot drift apart.
+
+A question may check its answer as it is given, with the core function the
+run reads that answer with: a wrong answer is asked again and the earlier
+ones are kept. What needs every answer (a rule of the job) is the run's to
+refuse. A question's buttons carry ids or short words, never names: Telegram
+carries 64 bytes, and a name or a place in a list may change under a button.
 """
 
 import re
@@ -17,12 +23,14 @@ from babel.dates import format_skeleton, format_time
 from bot import texts
 from core.access import OWNER, RETURNING, Joined, invite, join
 from core.context import Actor, Context
-from core.errors import InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
 from core.jobs import Item, contractor_jobs, contractor_of, create_job, job_status, update_profile
+from core.matching import match_event, match_name
 from core.money import parse_amount
 from core.payment_accounts import Onboarding, connect_payments
 from core.payments import record_payment
+from core.phones import to_e164
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
 from core.when import parse_when
@@ -35,6 +43,7 @@ PROFILE_ALIASES = {"name": "business_name", "business": "business_name", "busine
                    "payment_instructions": "payment_instructions"}
 
 Buttons = list[list[tuple[str, str]]]  # rows of (label, callback data)
+MAX_BUTTON_DATA = 64  # bytes of callback data Telegram carries; a longer one fails the whole message
 
 
 @dataclass
@@ -62,10 +71,25 @@ class Services:
 
 
 @dataclass(frozen=True)
+class Choice:
+    """A button under a question. Its data names the answer by an id or a short word (within MAX_BUTTON_DATA);
+    a tap answers what the data names when tapped, so a list that changed since never picks the wrong thing."""
+
+    label: str
+    data: str
+    answer: str  # what a tap answers, as if typed
+
+
+Choices = list[list[Choice]]  # rows of buttons
+
+
+@dataclass(frozen=True)
 class Question:
     key: str
     prompt: str
-    choices: Callable[[Services, Actor, dict], Buttons] | None = None
+    choices: Callable[[Services, Actor, dict], Choices] | None = None
+    # reads one answer (the earlier ones at hand) and gives what is kept; a PaystageError says what is wrong
+    check: Callable[[Services, Actor, dict, str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,29 @@ class Command:
 def money_of(actor: Actor, text: str) -> int:
     c = contractor_of(actor)
     return parse_amount(text, c.currency, c.locale)
+
+
+def when_of(s: Services, actor: Actor, text: str):
+    return parse_when(text, contractor_of(actor).timezone, s.ctx.clock())
+
+
+def unscheduled(text: str) -> bool:
+    """An event's time left out ("-"): not scheduled yet."""
+    return text.strip() in ("", "-")
+
+
+def destination(text: str) -> str:
+    """Where a cancelled event's payments go, as typed: "now", or an event's name ("move to Installation")."""
+    target = text.strip()
+    return "now" if target.lower() in ("now", "due now") else re.sub(r"^(move )?to\s+", "", target, flags=re.I)
+
+
+def profile_field(text: str) -> str:
+    name = PROFILE_ALIASES.get(text.strip().lower().replace(" ", "_"))
+    if name is None:
+        raise InvalidInput("Which part? name, phone, timezone, currency, locale or instructions. "
+                           "Example: /profile phone (415) 555-0100")
+    return name
 
 
 def split_ref(s: Services, actor: Actor, args: str, usage: str) -> tuple[str, str]:
@@ -107,36 +154,111 @@ def two_parts(text: str, usage: str, *, last: bool = False) -> tuple[str, str]:
     return parts[0], ", ".join(parts[1:])
 
 
-def job_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
-    return [[(f"{j.ref} {j.customer_name}", j.ref)] for j in contractor_jobs(s.ctx, actor)[:8]]
+def job_choices(s: Services, actor: Actor, answers: dict) -> Choices:
+    return [[Choice(f"{j.ref} {j.customer_name}", j.ref, j.ref)] for j in contractor_jobs(s.ctx, actor)[:8]]
 
 
-def event_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+def event_choices(s: Services, actor: Actor, answers: dict) -> Choices:
     job = job_status(s.ctx, actor, answers["job"])
-    return [[(e.name, e.name)] for e in job.events if e.state == "scheduled"]
+    return [[Choice(e.name, str(e.id), e.name)] for e in job.events if e.state == "scheduled"]
 
 
-def destination_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+def destination_choices(s: Services, actor: Actor, answers: dict) -> Choices:
     job = job_status(s.ctx, actor, answers["job"])
-    others = [e.name for e in job.events if e.state == "scheduled" and e.name != answers.get("event")]
-    return [[("Due now", "now")]] + [[(f"Move to {name}", name)] for name in others]
+    others = [e for e in job.events if e.state == "scheduled" and e.name != answers.get("event")]
+    return [[Choice("Due now", "now", "now")]] + [[Choice(f"Move to {e.name}", str(e.id), e.name)] for e in others]
 
 
-def method_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
-    return [[(m, m) for m in METHODS[:3]], [(m, m) for m in METHODS[3:]]]
+def method_choices(s: Services, actor: Actor, answers: dict) -> Choices:
+    return [[Choice(m, m, m) for m in METHODS[:3]], [Choice(m, m, m) for m in METHODS[3:]]]
 
 
-def item_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
+def item_choices(s: Services, actor: Actor, answers: dict) -> Choices:
     job = job_status(s.ctx, actor, answers["job"])
-    return [[(description[:40], description[:40])] for description, _ in job.items]
+    # the amount tells apart two items whose first 40 characters are the same
+    return [[Choice(f"{description[:40]} {texts.money(job, amount)}", str(line_id), description)]
+            for (description, amount), line_id in zip(job.items, job.item_ids)]
 
 
-def profile_choices(s: Services, actor: Actor, answers: dict) -> Buttons:
-    return [[("Business name", "name"), ("Phone", "phone")], [("Timezone", "timezone"), ("Currency", "currency")],
-            [("Locale", "locale"), ("Payment instructions", "instructions")]]
+def profile_choices(s: Services, actor: Actor, answers: dict) -> Choices:
+    return [[Choice("Business name", "name", "name"), Choice("Phone", "phone", "phone")],
+            [Choice("Timezone", "timezone", "timezone"), Choice("Currency", "currency", "currency")],
+            [Choice("Locale", "locale", "locale"), Choice("Payment instructions", "instructions", "instructions")]]
 
 
-JOB = Question("job", "Which job?", job_choices)
+# --- checking each answer as it is given: with what the run reads it with -------------------------------------
+
+
+def check_job(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    return job_status(s.ctx, actor, text).ref  # every later question is about this job
+
+
+def check_phone(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    to_e164(text, s.ctx.defaults.region)
+    return text
+
+
+def check_money(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    money_of(actor, text)
+    return text
+
+
+def check_when(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    when_of(s, actor, text)
+    return text
+
+
+def check_when_or_unscheduled(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    return text if unscheduled(text) else check_when(s, actor, answers, text)
+
+
+def check_event(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    """One of the job's events still to happen, by the job's spelling of it."""
+    job = job_status(s.ctx, actor, answers["job"])
+    return match_event(text, [e.name for e in job.events if e.state == "scheduled"])
+
+
+def check_destination(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    """"now", or another event of the job that is not cancelled (as core.events.cancel_event takes them)."""
+    target = destination(text)
+    if target == "now":
+        return target
+    job = job_status(s.ctx, actor, answers["job"])
+    return match_event(target, [e.name for e in job.events if e.state != "cancelled" and e.name != answers["event"]])
+
+
+def check_item(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    """One of the job's line items, by its full description (as core.pricing matches it)."""
+    job = job_status(s.ctx, actor, answers["job"])
+    return match_name(text, [description for description, _ in job.items], noun="line item")
+
+
+def check_profile_field(s: Services, actor: Actor, answers: dict, text: str) -> str:
+    return profile_field(text)
+
+
+def accept(s: Services, actor: Actor, question: Question, answers: dict, text: str) -> str:
+    """A typed answer to `question`, as it is kept; a PaystageError when it is wrong (nothing is written)."""
+    text = text.strip()
+    return question.check(s, actor, answers, text) if question.check else text
+
+
+def accept_tap(s: Services, actor: Actor, question: Question, answers: dict, data: str) -> str:
+    """A tapped answer ("KEY:DATA", from a button made by ask_next) to `question`, if it offers that button now."""
+    key, _, value = data.partition(":")
+    offered = question.choices(s, actor, answers) if question.choices and key == question.key else []
+    for choice in (choice for row in offered for choice in row):
+        if choice.data == value:
+            return accept(s, actor, question, answers, choice.answer)
+    raise Conflict("That button is not one of the choices any more. Nothing was changed.")
+
+
+def choice_buttons(question: Question, choices: Choices) -> Buttons:
+    """A question's choices as buttons: each carries the question it answers, then its data."""
+    return [[(choice.label, f"ans:{question.key}:{choice.data}") for choice in row] for row in choices]
+
+
+JOB = Question("job", "Which job?", job_choices, check_job)
 
 
 # --- running them ------------------------------------------------------------------------------------------------
@@ -198,8 +320,7 @@ def run_newjob(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def run_event(s: Services, actor: Actor, a: dict) -> Reply:
-    c = contractor_of(actor)
-    when = parse_when(a["when"], c.timezone, s.ctx.clock()) if a.get("when", "").strip() not in ("", "-") else None
+    when = None if unscheduled(a.get("when", "")) else when_of(s, actor, a["when"])
     result = add_event(s.ctx, actor, a["job"], a["name"], when)
     return Reply(f"Added {result.event} to {result.job.ref}.\n\n{texts.job_card(result.job)}")
 
@@ -228,15 +349,13 @@ def run_done(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def run_move(s: Services, actor: Actor, a: dict) -> Reply:
-    c = contractor_of(actor)
-    result = reschedule_event(s.ctx, actor, a["job"], a["event"], parse_when(a["when"], c.timezone, s.ctx.clock()))
+    result = reschedule_event(s.ctx, actor, a["job"], a["event"], when_of(s, actor, a["when"]))
     told = f" {result.job.customer_name} was told the new date." if result.job.plan_sent else ""
     return Reply(f"{result.event} moved.{told}\n\n{texts.job_card(result.job)}")
 
 
 def run_cancelevent(s: Services, actor: Actor, a: dict) -> Reply:
-    target = a.get("to", "").strip()
-    target = "now" if target.lower() in ("now", "due now") else re.sub(r"^(move )?to\s+", "", target, flags=re.I)
+    target = destination(a.get("to", ""))
     result = cancel_event(s.ctx, actor, a["job"], a["event"], milestones_to=target or None)
     due = " Its payments are due now; the customer was texted." if result.announced else ""
     return Reply(f"{result.event} is cancelled.{due}\n\n{texts.job_card(result.job)}")
@@ -293,8 +412,8 @@ def run_jobs(s: Services, actor: Actor, a: dict) -> Reply:
 
 def job_card_reply(s: Services, actor: Actor, ref: str) -> Reply:
     job = job_status(s.ctx, actor, ref)
-    buttons: Buttons = [[(f"{e.name} done", f"done:{job.ref}:{i}")]
-                        for i, e in enumerate(job.events) if e.state == "scheduled" and job.state == "active"]
+    buttons: Buttons = [[(f"{e.name} done", f"done:{job.ref}:e{e.id}")]
+                        for e in job.events if e.state == "scheduled" and job.state == "active"]
     if job.milestones and not job.plan_sent:
         buttons.append([("Send plan to customer", f"send:{job.ref}")])
     buttons.append([("Record payment", f"ask:paid:{job.ref}"), ("Payment link", f"link:{job.ref}")])
@@ -303,6 +422,17 @@ def job_card_reply(s: Services, actor: Actor, ref: str) -> Reply:
 
 def run_job(s: Services, actor: Actor, a: dict) -> Reply:
     return job_card_reply(s, actor, a["job"])
+
+
+def done_by_id(s: Services, actor: Actor, ref: str, event_id: int) -> Reply:
+    """An event's "done" on a job card: the event the button names by its id, if it is this job's and still to do."""
+    job = job_status(s.ctx, actor, ref)
+    event = next((e for e in job.events if e.id == event_id), None)
+    if event is None:
+        raise NotFound("That event is no longer on the job. /job shows its events now.")
+    if event.state != "scheduled":
+        raise Conflict(f"{event.name} is {event.state} already. /job shows its events now.")
+    return run_done(s, actor, {"job": job.ref, "event": event.name})
 
 
 def run_link(s: Services, actor: Actor, a: dict) -> Reply:
@@ -331,11 +461,7 @@ def run_payments(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def run_profile(s: Services, actor: Actor, a: dict) -> Reply:
-    name = PROFILE_ALIASES.get(a["field"].strip().lower().replace(" ", "_"))
-    if name is None:
-        raise InvalidInput("Which part? name, phone, timezone, currency, locale or instructions. "
-                           "Example: /profile phone (415) 555-0100")
-    c = update_profile(s.ctx, actor, name, a["value"])
+    c = update_profile(s.ctx, actor, profile_field(a["field"]), a["value"])
     return Reply(profile_text(c))
 
 
@@ -411,42 +537,49 @@ def command(name: str, usage: str, summary: str, run, questions=(), read=None, *
 COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("start", "/start", "register", run_start, ref=False),
     command("newjob", "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000", "a new job", run_newjob,
-            [Question("name", "The customer's name?"), Question("phone", "Their mobile number (they get texts)?"),
+            [Question("name", "The customer's name?"),
+             Question("phone", "Their mobile number (they get texts)?", check=check_phone),
              Question("title", "What is the job? e.g. Kitchen countertops"),
-             Question("total", "The price? e.g. $4,000")], read_newjob, ref=False),
+             Question("total", "The price? e.g. $4,000", check=check_money)], read_newjob, ref=False),
     command("event", "/event J-7K2Q Measurement, tomorrow 9am", "add an event to a job", run_event,
             [JOB, Question("name", "The event's name? e.g. Measurement"),
-             Question("when", "When? e.g. tomorrow 9am (or - if not scheduled yet)")], read_name_when("name")),
+             Question("when", "When? e.g. tomorrow 9am (or - if not scheduled yet)", check=check_when_or_unscheduled)],
+            read_name_when("name")),
     command("plan", "/plan J-7K2Q 25% before measurement, 25% after removal, 50% after installation",
             "set the payment plan (you see it before the customer does)", run_plan,
             [JOB, Question("sentence", "The plan? e.g. 25% before measurement, 25% after removal, "
                                        "50% after installation")], read_one("sentence")),
     command("send", "/send J-7K2Q", "text the plan to the customer", run_send, [JOB]),
     command("done", "/done J-7K2Q Installation", "mark an event done: its payment falls due", run_done,
-            [JOB, Question("event", "Which event is done?", event_choices)], read_one("event")),
+            [JOB, Question("event", "Which event is done?", event_choices, check_event)], read_one("event")),
     command("move", "/move J-7K2Q Installation, Friday 8am", "reschedule an event", run_move,
-            [JOB, Question("event", "Which event moves?", event_choices), Question("when", "To when?")],
+            [JOB, Question("event", "Which event moves?", event_choices, check_event),
+             Question("when", "To when?", check=check_when)],
             read_name_when("event")),
     command("cancelevent", "/cancelevent J-7K2Q Removal, move to Installation",
             "cancel an event; its payments move to another event or fall due now", run_cancelevent,
-            [JOB, Question("event", "Which event is cancelled?", event_choices),
-             Question("to", "Its payments: due now, or moved to another event?", destination_choices)],
+            [JOB, Question("event", "Which event is cancelled?", event_choices, check_event),
+             Question("to", "Its payments: due now, or moved to another event?", destination_choices,
+                      check_destination)],
             read_name_when("event", "to")),
     command("paid", "/paid J-7K2Q 1000 cash", "record a payment", run_paid,
-            [JOB, Question("amount", "How much was paid?"), Question("method", "How?", method_choices)], read_paid),
+            [JOB, Question("amount", "How much was paid?", check=check_money),
+             Question("method", "How?", method_choices)], read_paid),
     command("price", "/price J-7K2Q 4850", "set a new total (preview first)", run_price,
-            [JOB, Question("total", "The new total?")], read_one("total")),
+            [JOB, Question("total", "The new total?", check=check_money)], read_one("total")),
     command("add", "/add J-7K2Q Undermount sink, $350", "add a line item (preview first)", run_add,
-            [JOB, Question("description", "What is added?"), Question("amount", "For how much?")], read_add),
+            [JOB, Question("description", "What is added?"), Question("amount", "For how much?", check=check_money)],
+            read_add),
     command("remove", "/remove J-7K2Q Undermount sink", "remove a line item (preview first)", run_remove,
-            [JOB, Question("description", "Which line item goes?", item_choices)], read_one("description")),
+            [JOB, Question("description", "Which line item goes?", item_choices, check_item)],
+            read_one("description")),
     command("jobs", "/jobs", "your active jobs", run_jobs, ref=False),
     command("job", "/job J-7K2Q", "a job's card: timeline and buttons", run_job, [JOB]),
     command("link", "/link J-7K2Q", "the customer's payment page", run_link, [JOB]),
     command("invite", "/invite", "invite someone to use this Paystage (its owner only)", run_invite, ref=False),
     command("payments", "/payments", "take payments online: set up your Stripe account", run_payments, ref=False),
     command("profile", "/profile phone (415) 555-0100", "your business name, phone, timezone, currency...",
-            run_profile, [Question("field", "What do you want to change?", profile_choices),
+            run_profile, [Question("field", "What do you want to change?", profile_choices, check_profile_field),
                           Question("value", "The new value?")], read_profile, ref=False),
     command("help", "/help", "this list", run_help, ref=False),
 ]}

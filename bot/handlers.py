@@ -7,6 +7,8 @@ dispatcher, the web app), and that wait must not freeze every other chat.
 Conversation state for a guided command lives in `user_data["guided"]`
 (persisted, so a restart continues where the contractor was); pending
 confirmations (a price change waiting for Apply) in `user_data["pending"]`.
+Each answer is checked as it arrives (bot.commands.accept): a wrong one is
+said so and asked again, the earlier answers kept.
 """
 
 import asyncio
@@ -15,10 +17,25 @@ import logging
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
 
-from bot.commands import COMMANDS, Reply, Services, apply_change, job_card_reply, run_done, run_join, run_link, run_send
+from bot.commands import (
+    COMMANDS,
+    JOB,
+    MAX_BUTTON_DATA,
+    Reply,
+    Services,
+    accept,
+    accept_tap,
+    apply_change,
+    choice_buttons,
+    done_by_id,
+    job_card_reply,
+    run_join,
+    run_link,
+    run_send,
+)
 from core.context import Actor
-from core.errors import Conflict, NotFound, PaystageError
-from core.jobs import contractor_by_telegram, contractor_jobs, job_status
+from core.errors import NotFound, PaystageError
+from core.jobs import contractor_by_telegram, contractor_jobs
 from core.relay import reply_to_customer
 
 log = logging.getLogger(__name__)
@@ -33,6 +50,9 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 
 async def send(update: Update, reply: Reply, context: ContextTypes.DEFAULT_TYPE) -> None:
+    too_long = [data for row in reply.buttons for _, data in row if len(data.encode()) > MAX_BUTTON_DATA]
+    if too_long:  # Telegram would refuse the whole message: a bug of ours, never the contractor's
+        raise ValueError(f"button data over {MAX_BUTTON_DATA} bytes: {too_long}")
     if reply.keep:
         context.user_data.setdefault("pending", {}).update(reply.keep)
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
@@ -89,6 +109,11 @@ async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int 
     if actor is None or command is None or not command.questions:
         await update.effective_chat.send_message(STALE_BUTTON)
         return ConversationHandler.END
+    try:
+        ref = await asyncio.to_thread(accept, services(context), actor, JOB, {}, ref)
+    except PaystageError as error:
+        await update.effective_chat.send_message(f"{error}\nNothing was changed.")
+        return ConversationHandler.END
     context.user_data["guided"] = {"command": name, "answers": {"job": ref}}
     return await ask_next(update, context, actor)
 
@@ -116,8 +141,7 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
             context.user_data.pop("guided", None)
             await update.effective_chat.send_message(f"{error}\nNothing was changed.")
             return ConversationHandler.END
-        await send(update, Reply(question.prompt + "\n(/cancel to stop)",
-                                 [[(label, f"ans:{value}") for label, value in row] for row in choices]), context)
+        await send(update, Reply(question.prompt + "\n(/cancel to stop)", choice_buttons(question, choices)), context)
         return ASKING
     context.user_data.pop("guided", None)
     await run(update, context, lambda: command.run(s, actor, answers))
@@ -125,26 +149,23 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
 
 
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
-    """The contractor's answer to the current question, typed or tapped."""
+    """The contractor's answer to the current question, typed or tapped, checked before it is kept."""
     guided = context.user_data.get("guided")
     actor = await actor_of(update)
     if not guided or actor is None:
         return ConversationHandler.END
+    s, answers = services(context), guided["answers"]
+    pending = next(q for q in COMMANDS[guided["command"]].questions if q.key not in answers)
     if update.callback_query:
         await update.callback_query.answer()
-        value = update.callback_query.data.removeprefix("ans:")
+        read, given = accept_tap, update.callback_query.data.removeprefix("ans:")
     else:
-        value = update.message.text
-    command = COMMANDS[guided["command"]]
-    pending = next(q for q in command.questions if q.key not in guided["answers"])
-    if pending.key == "job":  # checked at once: every later question is about this job
-        try:
-            await asyncio.to_thread(job_status, services(context).ctx, actor, value)
-        except PaystageError as error:
-            await update.effective_chat.send_message(str(error))
-            return await ask_next(update, context, actor)  # the same question again
-    guided["answers"][pending.key] = value.strip()
-    return await ask_next(update, context, actor)
+        read, given = accept, update.message.text
+    try:
+        answers[pending.key] = await asyncio.to_thread(read, s, actor, pending, answers, given)
+    except PaystageError as error:
+        await update.effective_chat.send_message(str(error))
+    return await ask_next(update, context, actor)  # the next question, or the same again after a wrong answer
 
 
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
@@ -200,19 +221,11 @@ async def link_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """An event's "done" on a job card, by its place in the job's list of events."""
+    """An event's "done" on a job card ("done:J-7K2Q:e42"): the event by its id, looked up within that job."""
     actor = await pressed(update)
-    ref, index = context.matches[0].group(1), int(context.matches[0].group(2))
-    s = services(context)
-
-    def done() -> Reply:
-        events = job_status(s.ctx, actor, ref).events
-        if index >= len(events):
-            raise Conflict("That event is no longer on the job. /job shows its events now.")
-        return run_done(s, actor, {"job": ref, "event": events[index].name})
-
+    ref, event_id = context.matches[0].group(1), int(context.matches[0].group(2))
     if actor:
-        await run(update, context, done)
+        await run(update, context, lambda: done_by_id(services(context), actor, ref, event_id))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

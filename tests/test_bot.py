@@ -302,3 +302,218 @@ def test_names_show_as_typed_in_the_bot_and_are_transliterated_only_in_the_sms(c
     assert "Đặng Zoë" in card["text"] and "“Zoë’s” kitchen 🏠" in card["text"] and "?" not in card["text"]
     [(_, _, sms)] = outbox("plan")
     assert "Hi Dang, " in sms and "\"Zoe's\" kitchen (" in sms and "after Montazh" in sms and "?" not in sms
+
+
+# -- guided questions: each answer checked as it is given --------------------------------------------------------
+
+
+def test_a_wrong_price_is_asked_again_and_the_earlier_answers_are_kept(chat):
+    from storage.models import Job
+
+    chat.say("/newjob")
+    chat.say("Dana Whitfield")
+    chat.say("(415) 555-0134")
+    [price] = chat.say("Kitchen countertops")
+    wrong, again = chat.say("18.5k")
+    assert "'18.5k' is not an amount of money" in wrong["text"]
+    assert again["text"] == price["text"]
+    assert Job.select().count() == 0
+    [created] = chat.say("$18,500")
+    assert "created: Kitchen countertops for Dana Whitfield" in created["text"] and "$18,500.00" in created["text"]
+    job = Job.get()
+    assert (job.customer.name, job.customer.phone, job.title) == ("Dana Whitfield", "+14155550134",
+                                                                 "Kitchen countertops")
+
+
+def test_a_phone_number_that_cannot_be_texted_is_asked_for_again(chat):
+    from storage.models import Job
+
+    chat.say("/newjob")
+    [phone] = chat.say("Dana Whitfield")
+    wrong, again = chat.say("555-01")
+    assert "'555-01' is not a phone number I can text" in wrong["text"] and again["text"] == phone["text"]
+    assert "What is the job" in chat.say("(415) 555-0134")[0]["text"]
+    chat.say("Kitchen countertops")
+    assert "created" in chat.say("$4,000")[0]["text"]
+    assert Job.get().customer.name == "Dana Whitfield"
+
+
+def test_a_time_that_cannot_be_read_is_asked_for_again(chat):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say("/event")  # the only job is taken as meant
+    [when] = chat.say("Measurement")
+    wrong, again = chat.say("someday soonish")
+    assert "could not read 'someday soonish'" in wrong["text"] and again["text"] == when["text"]
+    past, again = chat.say("Nov 20 2026 9am")
+    assert "is in the past" in past["text"] and again["text"] == when["text"]
+    [added] = chat.say("Dec 3 9am")
+    assert f"Added Measurement to {ref}" in added["text"]
+    chat.say("/move")
+    chat.tap("Measurement")
+    wrong, again = chat.say("whenever")
+    assert "could not read 'whenever'" in wrong["text"] and "To when?" in again["text"]
+    assert "Measurement moved" in chat.say("Dec 4 9am")[0]["text"]
+
+
+def test_an_event_the_job_does_not_have_is_asked_for_again_with_its_buttons(chat):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/event {ref} Measurement, Dec 3 9am")
+    chat.say(f"/event {ref} Installation, Dec 17 9am")
+    [question] = chat.say("/done")
+    wrong, again = chat.say("pour")
+    assert "There is no event 'pour' on this job" in wrong["text"]
+    assert again["text"] == question["text"] and set(buttons(again)) == {"Measurement", "Installation"}
+    assert "Installation is done" in chat.say("install")[0]["text"]
+
+
+def test_a_wrong_amount_for_a_payment_keeps_the_job_it_was_for(chat):
+    first = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")
+    chat.say("/paid")
+    [amount] = chat.tap(f"{first} Dana Whitfield")
+    wrong, again = chat.say("lots")
+    assert "'lots' is not an amount" in wrong["text"] and again["text"] == amount["text"]
+    chat.say("1,000")
+    [recorded] = chat.tap("cash")
+    assert f"Recorded $1,000.00 (cash) on {first}" in recorded["text"]
+
+
+def test_a_button_of_an_earlier_question_is_not_taken_as_this_ones_answer(chat):
+    first = ref_in(chat.say(NEWJOB)[0]["text"])
+    second = ref_in(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
+    [which] = chat.say("/paid")
+    [amount] = chat.tap(f"{first} Dana Whitfield", which)
+    refused, again = chat.tap(f"{second} Sam Lee", which)  # the job question's button, while asked how much
+    assert "not one of the choices" in refused["text"] and again["text"] == amount["text"]
+    chat.say("250")
+    assert f"Recorded $250.00 (check) on {first}" in chat.tap("check")[0]["text"]
+
+
+def test_a_part_of_the_profile_it_does_not_have_is_asked_for_again(chat):
+    [question] = chat.say("/profile")
+    wrong, again = chat.say("colour")
+    assert "Which part? name, phone" in wrong["text"] and again["text"] == question["text"]
+    assert "The new value?" in chat.tap("Phone")[0]["text"]
+    assert "Phone: +14155550100" in chat.say("(415) 555-0100")[0]["text"]
+
+
+def test_a_rule_that_needs_every_answer_still_refuses_at_the_end(chat):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/price {ref}")
+    chat.say("/price")
+    [refused] = chat.say("$4,000")
+    assert "already $4,000.00" in refused["text"] and "Nothing was changed" in refused["text"]
+    assert "Nothing to cancel" in chat.say("/cancel")[0]["text"]  # the conversation is over, as before
+
+
+def test_after_a_restart_a_wrong_answer_is_asked_again_with_the_answers_before_the_restart(api, ctx):
+    from bot.app import PERSISTED
+    from bot.persistence import DatabasePersistence
+    from storage.models import Job
+
+    first = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    chat = Chat(api, first, chat_id=555)
+    chat.say("/start")
+    chat.say("/newjob")
+    chat.say("Dana Whitfield")
+    wrong, _ = chat.say("not a phone")
+    assert "not a phone number" in wrong["text"]
+    chat.say("(415) 555-0134")
+    chat.say("Kitchen countertops")
+    first.stop()  # down while the bot waits for the price
+
+    second = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    try:
+        chat = Chat(api, second, chat_id=555)
+        wrong, again = chat.say("18.5k")
+        assert "not an amount of money" in wrong["text"] and "The price?" in again["text"]
+        assert "created" in chat.say("$18,500")[0]["text"]
+        job = Job.get()
+        assert (job.customer.name, job.customer.phone, job.title) == ("Dana Whitfield", "+14155550134",
+                                                                     "Kitchen countertops")
+    finally:
+        second.stop()
+
+
+# -- buttons carry ids ----------------------------------------------------------------------------------------
+
+
+def test_a_cards_done_button_marks_its_event_whatever_was_added_or_cancelled_since(chat):
+    from storage.models import Event
+
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    for line in (f"/event {ref} Measurement, Dec 3 9am", f"/event {ref} Removal, Dec 10 8am",
+                 f"/event {ref} Installation, Dec 17 9am"):
+        chat.say(line)
+    [card] = chat.say(f"/job {ref}")
+    assert "Measurement is cancelled" in chat.say(f"/cancelevent {ref} Measurement")[0]["text"]
+    chat.say(f"/event {ref} Sealing, Dec 20 9am")
+    [done] = chat.tap("Removal done", card)
+    assert "Removal is done" in done["text"]
+    assert {e.name: e.state for e in Event.select()} == {
+        "Measurement": "cancelled", "Removal": "done", "Installation": "scheduled", "Sealing": "scheduled"}
+    [cancelled] = chat.tap("Measurement done", card)
+    assert "Measurement is cancelled already" in cancelled["text"] and "Nothing was changed" in cancelled["text"]
+    [again] = chat.tap("Removal done", card)
+    assert "Removal is done already" in again["text"] and "Nothing was changed" in again["text"]
+    [newer] = chat.say(f"/job {ref}")
+    assert set(buttons(newer)) == {"Installation done", "Sealing done", "Record payment", "Payment link"}
+    assert "Sealing is done" in chat.tap("Sealing done", newer)[0]["text"]
+    assert Event.get(Event.name == "Installation").state == "scheduled"
+
+
+def test_a_forged_event_id_on_a_done_button_is_refused_and_changes_nothing(chat):
+    from storage.models import Event
+
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/event {ref} Measurement, Dec 3 9am")
+    other = ref_in(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
+    chat.say(f"/event {other} Pour, Dec 5 9am")
+    rival = invited(chat, chat_id=777, first_name="Rival Stone")
+    rivals = ref_in(rival.say("/newjob Ann Lee, (415) 555-0199, Roof, $9,000")[0]["text"])
+    rival.say(f"/event {rivals} Tear-off, Dec 6 9am")
+    [card] = chat.say(f"/job {ref}")
+    pour, tear_off = Event.get(Event.name == "Pour").id, Event.get(Event.name == "Tear-off").id
+    for data in (f"done:{ref}:e{pour}", f"done:{ref}:e{tear_off}", f"done:{ref}:e99999999"):
+        [refused] = chat.press(data, card)
+        assert "That event is no longer on the job" in refused["text"] and "Nothing was changed" in refused["text"]
+    [refused] = chat.press(f"done:{rivals}:e{tear_off}", card)
+    assert "There is no job" in refused["text"]
+    [refused] = chat.press(f"done:{ref}:0", card)  # a card from before buttons carried ids: its place in a list
+    assert "That button no longer works" in refused["text"]
+    assert {e.state for e in Event.select()} == {"scheduled"}
+
+
+def test_buttons_stay_within_64_bytes_however_long_the_names_and_pick_the_right_one(chat):
+    from storage.models import LineItem
+
+    long_event = "Final walkthrough with the customer once the quartz countertops are all in place"
+    assert len(long_event) == 80  # the longest name an event keeps
+    shared = "Undermount sink, stainless steel, 32 inch "  # the first 40 characters of two line items
+    first_item, second_item = shared + "single bowl with grid and strainer", shared + "double bowl, low divide"
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/event {ref} Measurement, Dec 3 9am")
+    chat.say(f"/event {ref} {long_event}, Dec 17 9am")
+    for description, amount in ((first_item, "$350"), (second_item, "$420")):
+        chat.say(f"/add {ref} {description}, {amount}")
+        chat.tap("Apply")
+
+    [question] = chat.say("/remove")
+    assert set(buttons(question)) == {"Kitchen countertops $4,000.00", f"{shared[:40]} $350.00",
+                                      f"{shared[:40]} $420.00"}
+    [preview] = chat.tap(f"{shared[:40]} $420.00")
+    assert f"Removed: {second_item} ($420.00)" in preview["text"]
+    chat.tap("Apply", preview)
+    assert [i.description for i in LineItem.select().order_by(LineItem.position)] == ["Kitchen countertops",
+                                                                                      first_item]
+    chat.say("/cancelevent")
+    [where] = chat.tap("Measurement")
+    assert set(buttons(where)) == {"Due now", f"Move to {long_event}"}
+    assert "Measurement is cancelled" in chat.tap(f"Move to {long_event}")[0]["text"]
+    [card] = chat.say(f"/job {ref}")
+    assert f"{long_event} done" in buttons(card)
+    chat.say("/done")
+    assert f"{long_event} is done" in chat.tap(long_event)[0]["text"]
+    data = [d for m in chat.sent() for d in buttons(m).values()]
+    assert data and max(len(d.encode()) for d in data) <= 64
+    assert not any(long_event in d or shared.strip() in d for d in data)  # ids, never names

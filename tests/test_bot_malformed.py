@@ -54,12 +54,17 @@ def test_a_malformed_update_fed_to_the_runner_is_dropped_with_a_warning(bot: Bot
     "done:J-ZZZZ:0",
     "done:{ref}:99",
     "done:{ref}:x",
+    "done:{ref}:e0",
+    "done:{ref}:e99999999",
+    "done:{ref}:e" + "9" * 40,
+    "ask:paid:J-ZZZZ",
     "job:J-ZZZZ",
     "link:J-ZZZZ",
     "send:J-ZZZZ",
     "apply:",
     "what:ever",
     "ans:J-ZZZZ",
+    "ans:job:J-ZZZZ",
 ])
 def test_forged_button_data_gets_a_friendly_refusal(api, chat, data, caplog):
     [created] = chat.say(NEWJOB)
@@ -81,6 +86,38 @@ def test_an_unknown_job_in_a_guided_answer_is_refused_like_a_typed_one(chat, cap
     assert "There is no job 'J-ZZZZ' among your jobs" in refusal["text"]
     assert again["text"] == question["text"]  # asked again; the contractor can type the right one
     assert errors(caplog) == []
+
+
+@pytest.mark.parametrize("data", [
+    "ans:event:99999999",
+    "ans:event:{cancelled}",
+    "ans:event:{elsewhere}",
+    "ans:event:Measurement",
+    "ans:job:{ref}",
+    "ans:event:",
+    "ans:",
+    "ans:Measurement",
+])
+def test_a_forged_or_stale_tap_on_a_guided_question_is_refused_and_the_question_asked_again(chat, data, caplog):
+    from storage.models import Event
+
+    ref = _ref(chat.say(NEWJOB)[0]["text"])
+    for line in (f"/event {ref} Measurement, Dec 3 9am", f"/event {ref} Removal, Dec 10 8am",
+                 f"/cancelevent {ref} Removal"):
+        chat.say(line)
+    elsewhere = _ref(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
+    chat.say(f"/event {elsewhere} Pour, Dec 5 9am")
+    [which] = chat.say("/done")
+    [asked] = chat.press(f"ans:job:{ref}", which)
+    assert "Which event is done?" in asked["text"]
+    ids = {"ref": ref, "cancelled": Event.get(Event.name == "Removal").id,
+           "elsewhere": Event.get(Event.name == "Pour").id}
+    refusal, again = chat.press(data.format(**ids), asked)
+    assert "not one of the choices" in refusal["text"] and again["text"] == asked["text"]
+    assert errors(caplog) == []
+    assert {e.name: e.state for e in Event.select()} == {"Measurement": "scheduled", "Removal": "cancelled",
+                                                         "Pour": "scheduled"}
+    assert "Measurement is done" in chat.say("measurement")[0]["text"]
 
 
 def _ref(text: str) -> str:
