@@ -34,6 +34,7 @@ from core.context import Actor, Context
 from core.errors import NotAllowed
 from core.jobs import REF_ALPHABET, contractor_by_telegram, register_contractor
 from core.journal import audit
+from core.wording.language import _, ngettext
 from storage.models import Contractor, Invite, Owner, db
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def invite(ctx: Context, actor: Actor) -> Invitation:
     owner = owner_id()
     if actor.kind != "contractor" or owner != int(actor.key):
         raise NotAllowed(_not_the_owner(owner))
-    code = "".join(secrets.choice(REF_ALPHABET) for _ in range(CODE_LENGTH))
+    code = "".join(secrets.choice(REF_ALPHABET) for _i in range(CODE_LENGTH))
     now = ctx.clock()
     expires = now + INVITE_LIFETIME
     with db.atomic():
@@ -156,30 +157,35 @@ def _digest(code: str) -> str:
 
 
 def _private(telegram_id: int) -> str:
-    return ("Sorry, this Paystage is private: only its owner and the people they invite can use it.\n"
-            "To join, ask the owner for an invite: they send /invite and give you a link to tap "
-            "(or a code to send me as /start CODE).\n" + _by_id(telegram_id))
+    return "\n".join((
+        _("Sorry, this Paystage is private: only its owner and the people they invite can use it."),
+        _("To join, ask the owner for an invite: they send /invite and give you a link to tap "
+          "(or a code to send me as /start CODE)."),
+        _by_id(telegram_id)))
 
 
 def _refused(reason: str, telegram_id: int) -> str:
-    why = {
-        "unknown": "I do not know that invite code. Check it letter by letter (it looks like K7Q2-M9XP-4RTW), "
-                   "or ask the owner for a new invite.",
-        "used": "That invite was already used: each invite lets one person in. Ask the owner for a new one.",
-        "expired": f"That invite has expired: invites last {INVITE_LIFETIME.days} days. "
-                   "Ask the owner for a new one.",
-    }[reason]
+    if reason == "unknown":
+        why = _("I do not know that invite code. Check it letter by letter (it looks like K7Q2-M9XP-4RTW), "
+                "or ask the owner for a new invite.")
+    elif reason == "used":
+        why = _("That invite was already used: each invite lets one person in. Ask the owner for a new one.")
+    else:  # expired
+        days = INVITE_LIFETIME.days
+        why = ngettext("That invite has expired: invites last {n} day. Ask the owner for a new one.",
+                       "That invite has expired: invites last {n} days. Ask the owner for a new one.",
+                       days).format(n=days)
     return f"{why}\n{_by_id(telegram_id)}"
 
 
 def _by_id(telegram_id: int) -> str:
-    return (f"Or the owner can add your Telegram id, {telegram_id}, to PAYSTAGE_ALLOWED_TELEGRAM_IDS; "
-            "then send /start again.")
+    return _("Or the owner can add your Telegram id, {telegram_id}, to PAYSTAGE_ALLOWED_TELEGRAM_IDS; "
+             "then send /start again.").format(telegram_id=telegram_id)
 
 
 def _not_the_owner(owner: int | None) -> str:
     if owner is None:
-        return "Only the owner of this Paystage can invite people, and it has none yet: send /start to become it."
+        return _("Only the owner of this Paystage can invite people, and it has none yet: send /start to become it.")
     name = Contractor.get_by_id(owner).business_name
-    return (f"Only the owner of this Paystage, {name}, can invite people: that keeps it to the people they "
-            "trust. Ask them to send /invite and pass the link on.")
+    return _("Only the owner of this Paystage, {name}, can invite people: that keeps it to the people they "
+             "trust. Ask them to send /invite and pass the link on.").format(name=name)

@@ -24,6 +24,7 @@ from core.jobs import load_job, require_active
 from core.journal import audit
 from core.status import JobView, MilestoneView
 from core.views import job_view
+from core.wording.language import _
 from storage.models import Checkout, Job, db
 
 SESSION_LIFETIME = timedelta(hours=1)  # Stripe allows 30 minutes to 24 hours; the link itself never expires
@@ -100,7 +101,7 @@ def start_checkout(ctx: Context, gateway: Gateway, ref: str, choice: str, method
                    account: str | None = None) -> str:
     """The provider's checkout URL for what `choice` pays now by `method`; the customer is sent there."""
     if choice not in CHOICES or method not in METHODS:
-        raise InvalidInput("Choose what to pay and how, then tap Pay.")
+        raise InvalidInput(_("Choose what to pay and how, then tap Pay."))
     now = ctx.clock()
     with db.atomic():
         job = load_job(SYSTEM, ref, lock=True)
@@ -108,10 +109,10 @@ def start_checkout(ctx: Context, gateway: Gateway, ref: str, choice: str, method
         view = job_view(job, now)
         option = next((o for o in pay_options(view) if o.choice == choice), None)
         if option is None:  # paid meanwhile, on its way by bank transfer, or a stale form
-            raise Conflict("There is nothing to pay on this job right now." if not pay_options(view) else
-                           "That payment is not open any more. Your page shows what you can pay now.")
+            raise Conflict(_("There is nothing to pay on this job right now.") if not pay_options(view) else
+                           _("That payment is not open any more. Your page shows what you can pay now."))
         if method == "bank" and view.currency not in BANK_CURRENCIES:
-            raise InvalidInput("Bank transfer is not available for this currency. Pay by card.")
+            raise InvalidInput(_("Bank transfer is not available for this currency. Pay by card."))
         checkout = _reusable(job, option, method, now) or _new_checkout(job, option, method, account, now)
         if checkout.state == "open":
             return checkout.url
@@ -175,5 +176,5 @@ def _ids(option: PayOption) -> str:
 
 def _description(job: JobView, option: PayOption) -> str:
     """The line on the provider's page: the business, the job and what this pays."""
-    paid_for = ", ".join(m.label for m in option.milestones) if option.choice != "all" else "the whole balance"
+    paid_for = ", ".join(m.label for m in option.milestones) if option.choice != "all" else _("the whole balance")
     return f"{job.business_name}: {job.title} ({job.ref}), {paid_for}"[:250]

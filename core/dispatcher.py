@@ -28,6 +28,7 @@ from core.delivery import DeliveryError, Outgoing, Sender
 from core.jobs import opted_out
 from core.journal import tell_contractor
 from core.quiet_hours import QuietHours
+from core.wording.language import _, speaking
 from storage import outbox
 from storage.models import Customer, OutboxMessage, db
 
@@ -175,9 +176,13 @@ def _undeliverable(message: OutboxMessage, error: DeliveryError, now: datetime) 
 
 
 def _failure_notice(message: OutboxMessage, job, error: DeliveryError) -> str:
-    who = f"{job.customer.name} ({message.recipient})"
-    if error.opted_out:
-        return (f"{job.ref}: {who} has opted out of texts (replied STOP), so they did not get: "
-                f"{message.kind.replace('_', ' ')}. They can text START to get texts again.")
-    return f"{job.ref}: a text to {who} could not be delivered ({error}). Check the number with them."
+    """In the contractor's language: no message of theirs is being answered (the worker sends this)."""
+    said = dict(ref=job.ref, customer=job.customer.name, phone=message.recipient)
+    with speaking(job.contractor.language):
+        if error.opted_out:
+            return _("{ref}: {customer} ({phone}) has opted out of texts (replied STOP), so they did not get: "
+                     "{text}. They can text START to get texts again.").format(
+                text=message.kind.replace("_", " "), **said)
+        return _("{ref}: a text to {customer} ({phone}) could not be delivered ({error}). "
+                 "Check the number with them.").format(error=error, **said)
 

@@ -26,6 +26,7 @@ from core.plan import TriggerKind
 from core.status import EventView, JobView
 from core.views import job_view
 from core.wording import customer_texts
+from core.wording.language import _, ngettext
 from storage.models import Event, Job, Milestone, db
 
 
@@ -40,13 +41,14 @@ def add_event(ctx: Context, actor: Actor, ref: str, name: str, scheduled_at: dat
     """Add an event to the job, at a moment, on a day with no time of day (a `date`), or not scheduled yet."""
     name = " ".join(name.split())
     if not name:
-        raise InvalidInput("The event needs a name. Example: /event J-7K2Q Measurement, tomorrow 9am")
+        raise InvalidInput(_("The event needs a name. Example: /event J-7K2Q Measurement, tomorrow 9am"))
     now = ctx.clock()
     with db.atomic():
         job = load_job(actor, ref, lock=True)
         require_active(job)
         if any(e.name.lower() == name.lower() for e in job.events):
-            raise Conflict(f"{job.ref} already has an event called {name}. To change its date use /move.")
+            raise Conflict(_("{ref} already has an event called {event}. To change its date use /move.").format(
+                ref=job.ref, event=name))
         position = Event.select().where(Event.job == job).count()
         at, date_only = stored_moment(scheduled_at, job.customer.timezone)
         Event.create(job=job, position=position, name=name[:80], scheduled_at=at, date_only=date_only)
@@ -97,11 +99,12 @@ def cancel_event(ctx: Context, actor: Actor, ref: str, name: str, milestones_to:
         tied = [m for m in Milestone.select().where(Milestone.event == event) if m.paid < m.amount]
         if tied and not milestones_to:
             labels = ", ".join(m.label for m in tied)
-            raise Conflict(
-                f"{labels} {'is' if len(tied) == 1 else 'are'} tied to {event.name}. Say where "
-                f"{'it goes' if len(tied) == 1 else 'they go'}: another event, or now. "
-                f"Example: cancel {event.name}, move to Installation"
-            )
+            raise Conflict(ngettext(
+                "{payments} is tied to {event}. Say where it goes: another event, or now. "
+                "Example: cancel {event}, move to Installation",
+                "{payments} are tied to {event}. Say where they go: another event, or now. "
+                "Example: cancel {event}, move to Installation",
+                len(tied)).format(payments=labels, event=event.name))
         target = None
         if milestones_to and milestones_to.strip().lower() != "now":
             others = [e.name for e in job.events if e.id != event.id and e.state != "cancelled"]

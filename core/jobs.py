@@ -11,10 +11,11 @@ from core.money import MAX_MAJOR_UNITS, minor_units
 from core.phones import to_e164
 from core.status import JobView
 from core.views import job_view
-from core.wording.language import ENGLISH, LANGUAGES, _
+from core.wording.language import ENGLISH, LANGUAGES, N_, _
 from storage.models import Contractor, Customer, Job, LineItem, db
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud and typed on a phone
+NO_BUSINESS_NAME = N_("A business name cannot be empty. Example: Whitfield Stone & Tile")
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ def register_contractor(ctx: Context, *, business_name: str, telegram_id: int | 
                 return existing
         name = business_name.strip()
         if not name:
-            raise InvalidInput("A business name cannot be empty. Example: Whitfield Stone & Tile")
+            raise InvalidInput(_(NO_BUSINESS_NAME))
         d = ctx.defaults
         contractor = Contractor.create(
             telegram_id=telegram_id, business_name=name[:120], phone=to_e164(phone, d.region) if phone else "",
@@ -70,13 +71,13 @@ def load_job(actor: Actor, ref: str, *, lock: bool = False) -> Job:
         or (actor.kind == "customer" and job.customer.phone == actor.key)
     )
     if not allowed:
-        raise NotFound(f"There is no job {ref.strip()!r} among your jobs. /jobs lists them.")
+        raise NotFound(_("There is no job {ref} among your jobs. /jobs lists them.").format(ref=repr(ref.strip())))
     return job
 
 
 def require_active(job: Job) -> None:
     if job.state != "active":
-        raise Conflict(f"{job.ref} was cancelled; it cannot change any more.")
+        raise Conflict(_("{ref} was cancelled; it cannot change any more.").format(ref=job.ref))
 
 
 def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, title: str,
@@ -86,12 +87,12 @@ def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, ti
     contractor = Contractor.get_by_id(int(actor.key))
     name, title = customer_name.strip(), title.strip()
     if not name:
-        raise InvalidInput("The customer's name is missing. "
-                           "Example: Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000")
+        raise InvalidInput(_("The customer's name is missing. "
+                             "Example: Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000"))
     if not title:
-        raise InvalidInput("The job needs a title. Example: Kitchen countertops")
+        raise InvalidInput(_("The job needs a title. Example: Kitchen countertops"))
     if not items:
-        raise InvalidInput("The job needs a price: a total or at least one line item. Example: $4,000")
+        raise InvalidInput(_("The job needs a price: a total or at least one line item. Example: $4,000"))
     _check_amounts(items, contractor.currency)
     e164 = to_e164(phone, ctx.defaults.region)
     now = ctx.clock()
@@ -163,16 +164,17 @@ def _check_amounts(items: list[Item], currency: str) -> None:
     limit = MAX_MAJOR_UNITS * 10 ** minor_units(currency)
     for item in items:
         if not 0 < item.amount <= limit:
-            raise InvalidInput(f"{item.description!r}: an amount must be more than zero "
-                               f"and at most {MAX_MAJOR_UNITS:,} {currency}.")
+            raise InvalidInput(_("{item}: an amount must be more than zero and at most {most} {currency}.").format(
+                item=repr(item.description), most=f"{MAX_MAJOR_UNITS:,}", currency=currency))
     if sum(i.amount for i in items) > limit:
-        raise InvalidInput(f"The job's total is more than {MAX_MAJOR_UNITS:,} {currency}; that cannot be right.")
+        raise InvalidInput(_("The job's total is more than {most} {currency}; that cannot be right.").format(
+            most=f"{MAX_MAJOR_UNITS:,}", currency=currency))
 
 
 def _new_ref() -> str:
     """A short reference no other job has: J- and four characters, five once four get crowded."""
     for length in (4, 4, 4, 5, 5, 5, 6):
-        ref = "J-" + "".join(secrets.choice(REF_ALPHABET) for _ in range(length))
+        ref = "J-" + "".join(secrets.choice(REF_ALPHABET) for _i in range(length))
         if not Job.select().where(Job.ref == ref).exists():
             return ref
     raise RuntimeError("could not find a free job reference")
@@ -206,10 +208,11 @@ PROFILE_FIELDS = ("business_name", "phone", "timezone", "currency", "locale", "p
 def update_profile(ctx: Context, actor: Actor, field: str, value: str) -> Contractor:
     """Change one thing about the contractor; new jobs take timezone, currency and locale from here."""
     if field not in PROFILE_FIELDS:
-        raise InvalidInput(f"There is no {field!r} in a profile. You can change: {', '.join(PROFILE_FIELDS)}.")
+        raise InvalidInput(_("There is no {field} in a profile. You can change: {fields}.").format(
+            field=repr(field), fields=", ".join(PROFILE_FIELDS)))
     value = value.strip()
     if field == "business_name" and not value:
-        raise InvalidInput("A business name cannot be empty. Example: Whitfield Stone & Tile")
+        raise InvalidInput(_(NO_BUSINESS_NAME))
     check = {"phone": lambda v: to_e164(v, ctx.defaults.region), "timezone": regional.timezone_name,
              "currency": regional.currency_code, "locale": regional.locale_name}.get(field)
     if check:

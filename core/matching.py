@@ -13,12 +13,27 @@ import re
 from os.path import commonprefix
 
 from core.errors import InvalidInput
+from core.wording.language import N_, _
 
 MIN_PREFIX = 3  # "demo" → "Demolition"; "in" would match far too much
 MIN_STEM = 5  # "remove" and "Removal" share "remov"; "tile" and "tiling" share too little
 IGNORED_WORDS = {"the", "a", "an"}
 EXACT, START, STEM = 3, 2, 1  # how well one typed word matches one word of a name
-HOW_TO_ADD = {"event": "/event REF NAME, WHEN", "line item": "/add REF DESCRIPTION, AMOUNT"}
+# What is said about each kind of name, a whole sentence each: a noun alone would take the wrong gender in Spanish.
+NOUNS = {
+    "event": {
+        "which": N_("Which event?"),
+        "unknown": N_("There is no event '{typed}' on this job."),
+        "none": N_("The job has no events yet; add them with /event REF NAME, WHEN."),
+        "listing": N_("Its events are: {names}."),
+    },
+    "line item": {
+        "which": N_("Which line item?"),
+        "unknown": N_("There is no line item '{typed}' on this job."),
+        "none": N_("The job has no line items yet; add them with /add REF DESCRIPTION, AMOUNT."),
+        "listing": N_("Its line items are: {names}."),
+    },
+}
 
 
 def match_event(name: str, events: list[str]) -> str:
@@ -27,16 +42,19 @@ def match_event(name: str, events: list[str]) -> str:
 
 
 def match_name(typed: str, names: list[str], *, noun: str) -> str:
-    """The one of `names` that `typed` stands for; InvalidInput naming the `noun` if none or several."""
+    """The one of `names` that `typed` stands for; InvalidInput naming the `noun` (a key of NOUNS: "event",
+    "line item") if none or several."""
+    said = NOUNS[noun]
     words = [word for word in _words(typed) if word not in IGNORED_WORDS]
     if not words:
-        raise InvalidInput(f"Which {noun}? {_listing(names, noun)}")
+        raise InvalidInput(f"{_(said['which'])} {_listing(names, said)}")
     exact = [name for name in names if "".join(_words(name)) == "".join(words)]
     if exact:
         return _only(exact, typed)
     scores = {name: score for name in names if (score := _score(words, _words(name)))}
     if not scores:
-        raise InvalidInput(f"There is no {noun} '{typed.strip()}' on this job. {_listing(names, noun)}")
+        unknown = _(said["unknown"]).format(typed=typed.strip())
+        raise InvalidInput(f"{unknown} {_listing(names, said)}")
     best = max(scores.values())
     return _only([name for name, score in scores.items() if score == best], typed)
 
@@ -68,16 +86,16 @@ def _word_match(typed: str, word: str) -> int:
 
 def _only(candidates: list[str], typed: str) -> str:
     if len(candidates) > 1:
-        raise InvalidInput(f"'{typed.strip()}' could be {_either(candidates)}. Which one? Write its full name.")
+        raise InvalidInput(_("'{typed}' could be {names}. Which one? Write its full name.").format(
+            typed=typed.strip(), names=_either(candidates)))
     return candidates[0]
 
 
-def _listing(names: list[str], noun: str) -> str:
+def _listing(names: list[str], said: dict[str, str]) -> str:
     if not names:
-        how = f"; add them with {HOW_TO_ADD[noun]}." if noun in HOW_TO_ADD else "."
-        return f"The job has no {noun}s yet{how}"
-    return f"Its {noun}s are: {', '.join(names)}."
+        return _(said["none"])
+    return _(said["listing"]).format(names=", ".join(names))
 
 
 def _either(names: list[str]) -> str:
-    return f"{', '.join(names[:-1])} or {names[-1]}"
+    return _("{names} or {last}").format(names=", ".join(names[:-1]), last=names[-1])

@@ -18,6 +18,7 @@ from core.journal import audit, tell_contractor, text_customer
 from core.status import JobView
 from core.views import job_view
 from core.wording import contractor_texts, customer_texts
+from core.wording.language import _
 from storage.models import Job, Milestone, Payment, PaymentPart, db
 
 
@@ -34,7 +35,7 @@ def record_payment(ctx: Context, actor: Actor, ref: str, amount: int, method: st
                    reference: str | None = None, milestone: str | None = None) -> PaymentResult:
     """Record money received on a job; the customer gets a receipt, the contractor a note if they did not record it."""
     if amount <= 0:
-        raise InvalidInput("A payment must be more than zero. Example: /paid J-7K2Q 1000 cash")
+        raise InvalidInput(_("A payment must be more than zero. Example: /paid J-7K2Q 1000 cash"))
     method = " ".join(method.lower().split())[:32] or "other"
     now = ctx.clock()
     try:
@@ -157,14 +158,19 @@ def _named_milestone(job: Job, name: str) -> Milestone:
         return milestones[int(wanted) - 1]
     matches = [m for m in milestones if m.label.lower().startswith(wanted)]
     if len(matches) != 1:
-        listed = ", ".join(f"{i}. {m.label}" for i, m in enumerate(milestones, 1)) or "none yet"
-        raise InvalidInput(f"Which payment is {name!r}? Name it by number. This job's payments: {listed}")
+        if not milestones:
+            raise InvalidInput(_("Which payment is {name}? Name it by number. This job's payments: none yet").format(
+                name=repr(name)))
+        listed = ", ".join(f"{i}. {m.label}" for i, m in enumerate(milestones, 1))
+        raise InvalidInput(_("Which payment is {name}? Name it by number. This job's payments: {payments}").format(
+            name=repr(name), payments=listed))
     return matches[0]
 
 
 def _duplicate(earlier: Payment, job: Job, now) -> PaymentResult:
     if earlier.job_id != job.id:
-        raise Conflict(f"The payment reference {earlier.reference} was already used for another job.")
+        raise Conflict(_("The payment reference {reference} was already used for another job.").format(
+            reference=earlier.reference))
     view = job_view(job, now)
     parts = [(p.milestone.label, p.amount) for p in earlier.parts.order_by(PaymentPart.id)]
     return PaymentResult(view, earlier.id, earlier.amount, tuple(parts), duplicate=True)

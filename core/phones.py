@@ -3,6 +3,7 @@
 import phonenumbers
 
 from core.errors import InvalidInput
+from core.wording.language import _
 
 
 def to_e164(text: str, region: str) -> str:
@@ -12,8 +13,8 @@ def to_e164(text: str, region: str) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(
-            f"{text.strip()!r} is not a phone number I can text. "
+        raise InvalidInput(_(
+            "{phone} is not a phone number I can text. "
             "Write it like (415) 555-0134, or with the country code: +44 20 7946 0958."
-        )
+        ).format(phone=repr(text.strip())))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)

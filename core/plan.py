@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from core.errors import InvalidInput
 from core.money import WHOLE, format_percent
+from core.wording.language import N_, _
 
 DEFAULT_LEAD = timedelta(hours=24)  # "before EVENT" means a day before it, unless told otherwise
 
@@ -52,7 +53,8 @@ class MilestoneTerms:
             raise ValueError("a milestone has either a percentage or a fixed amount")
 
 
-EXAMPLE = "Example: 25% before measurement, 25% after removal, 50% after installation"
+# Said after a refusal as a sentence of its own: _(EXAMPLE) where it is said.
+EXAMPLE = N_("Example: 25% before measurement, 25% after removal, 50% after installation")
 
 
 def check_percentages(terms: list[MilestoneTerms]) -> None:
@@ -62,18 +64,17 @@ def check_percentages(terms: list[MilestoneTerms]) -> None:
     when the price changes.
     """
     if not terms:
-        raise InvalidInput(f"A plan needs at least one payment. {EXAMPLE}")
+        raise InvalidInput(" ".join((_("A plan needs at least one payment."), _(EXAMPLE))))
     percents = [t.percent for t in terms if t.percent is not None]
     if not percents:
-        raise InvalidInput(
+        raise InvalidInput(_(
             "Every payment in this plan is a fixed amount, so it would stop adding up if the price "
             "changed. Make the last one 'rest'. Example: $500 now, rest after installation"
-        )
+        ))
     if sum(percents) != WHOLE:
-        raise InvalidInput(
-            f"The percentages add up to {format_percent(sum(percents))}; they must add up to exactly 100% "
-            f"(or end with 'rest after EVENT'). {EXAMPLE}"
-        )
+        wrong = _("The percentages add up to {percent}; they must add up to exactly 100% "
+                  "(or end with 'rest after EVENT').").format(percent=format_percent(sum(percents)))
+        raise InvalidInput(" ".join((wrong, _(EXAMPLE))))
 
 
 def check_plan(terms: list[MilestoneTerms], total: int, money: Callable[[int], str]) -> None:
@@ -81,6 +82,5 @@ def check_plan(terms: list[MilestoneTerms], total: int, money: Callable[[int], s
     check_percentages(terms)
     fixed = sum(t.fixed for t in terms if t.fixed is not None)
     if fixed > total:
-        raise InvalidInput(
-            f"The fixed amounts ({money(fixed)}) are more than the job's total ({money(total)})."
-        )
+        raise InvalidInput(_("The fixed amounts ({fixed}) are more than the job's total ({total}).").format(
+            fixed=money(fixed), total=money(total)))

@@ -15,6 +15,7 @@ from core.plan_parser import parse_plan
 from core.status import JobView
 from core.views import job_total, job_view
 from core.wording import customer_texts
+from core.wording.language import _
 from storage.models import Event, Job, Milestone, OutboxMessage, Payment, db
 
 
@@ -30,7 +31,8 @@ def set_plan(ctx: Context, actor: Actor, ref: str, sentence: str) -> JobView:
         job = load_job(actor, ref, lock=True)
         require_active(job)
         if Payment.select().where(Payment.job == job).exists():
-            raise Conflict(f"{job.ref} already has payments, so its plan stays. To change the price use /price.")
+            raise Conflict(_("{ref} already has payments, so its plan stays. To change the price use /price.").format(
+                ref=job.ref))
         events = {e.name: e for e in Event.select().where(Event.job == job, Event.state != "cancelled")}
         terms = parse_plan(sentence, list(events), currency=job.currency, locale=job.locale,
                            today=now.astimezone(ZoneInfo(job.customer.timezone)).date())
@@ -66,10 +68,11 @@ def send_plan(ctx: Context, actor: Actor, ref: str) -> JobView:
         job = load_job(actor, ref, lock=True)
         require_active(job)
         if not Milestone.select().where(Milestone.job == job).exists():
-            raise Conflict(f"{job.ref} has no plan yet. Example: /plan {job.ref} 25% before measurement, "
-                           "25% after removal, 50% after installation")
+            raise Conflict(_("{ref} has no plan yet. Example: /plan {ref} 25% before measurement, "
+                             "25% after removal, 50% after installation").format(ref=job.ref))
         if job.plan_sent_at is not None:
-            raise Conflict(f"The plan of {job.ref} was already sent. The customer can text PLAN to see it again.")
+            raise Conflict(_("The plan of {ref} was already sent. The customer can text PLAN to see it again.").format(
+                ref=job.ref))
         job.plan_sent_at = now
         job.save(only=[Job.plan_sent_at])
         record = audit(job, actor, "plan_sent", now)

@@ -23,9 +23,13 @@ from core.plan import TriggerKind
 from core.status import AmountChange, PriceChangeView
 from core.views import job_paid, job_view
 from core.wording import contractor_texts, customer_texts
+from core.wording.language import N_, _
 from storage.models import Job, LineItem, Milestone, db
 
-EXTRA_LABEL = "Balance after price change"
+# Names we give a milestone and a line item, stored in English as written here: N_ puts them in the catalog, for
+# the texts that show them to translate where read, as core.wording.words does with the plan parser's names.
+EXTRA_LABEL = N_("Balance after price change")
+ADJUSTMENT = N_("Price adjustment")
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def _work_out(job: Job, change: PriceChange) -> _Plan:
     items = [(i.description, i.amount) for i in job.line_items.order_by(LineItem.position)]
     money = partial(format_money, currency=job.currency, locale=job.locale)
     new_items, reason = _changed_items(items, change, money)
-    old_total, new_total = sum(a for _, a in items), sum(a for _, a in new_items)
+    old_total, new_total = sum(a for _d, a in items), sum(a for _d, a in new_items)
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
     slots = [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones]
     # without a plan there is nothing to recalculate: the price simply changes
@@ -120,28 +124,29 @@ def _work_out(job: Job, change: PriceChange) -> _Plan:
 
 def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> tuple[list[tuple[str, int]], str]:
     """The line items after the change, and the change in words."""
-    total = sum(a for _, a in items)
-    names = [d for d, _ in items]
+    total = sum(a for _d, a in items)
+    names = [d for d, _a in items]
     if change.kind == "total":
         if change.amount == total:
-            raise InvalidInput(f"The price is already {money(total)}.")
+            raise InvalidInput(_("The price is already {price}.").format(price=money(total)))
         # the old and new totals say it all: no reason in words
         if len(items) == 1:
             return [(items[0][0], change.amount)], ""
-        return items + [("Price adjustment", change.amount - total)], ""
+        return items + [(ADJUSTMENT, change.amount - total)], ""
     if change.kind == "add":
         description = " ".join(change.description.split())
         if not description:
-            raise InvalidInput("The new line item needs a description. Example: /add J-7K2Q Undermount sink, $350")
+            raise InvalidInput(_("The new line item needs a description. Example: /add J-7K2Q Undermount sink, $350"))
         return items + [(description[:200], change.amount)], f"Added: {description} {money(change.amount)}"
     index = names.index(match_name(change.description, names, noun="line item"))
     described, old = items[index]
     if change.kind == "remove":
         if len(items) == 1:
-            raise InvalidInput(f"{described} is the job's only line item. To change the price use /price.")
+            raise InvalidInput(_("{item} is the job's only line item. To change the price use /price.").format(
+                item=described))
         return items[:index] + items[index + 1:], f"Removed: {described} ({money(old)})"
     if change.amount == old:
-        raise InvalidInput(f"{described} already costs {money(old)}.")
+        raise InvalidInput(_("{item} already costs {price}.").format(item=described, price=money(old)))
     return items[:index] + [(described, change.amount)] + items[index + 1:], \
         f"Changed: {described} {money(old)} -> {money(change.amount)}"
 

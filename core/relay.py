@@ -5,6 +5,7 @@ from core.errors import InvalidInput, NotFound
 from core.journal import audit, text_customer
 from core.status import JobView
 from core.views import job_view
+from core.wording.language import _
 from storage.models import Job, OutboxMessage, db
 
 SMS_LIMIT = 1600
@@ -20,9 +21,10 @@ def reply_to_customer(ctx: Context, actor: Actor, chat_id: str, relayed_message_
     """
     text = text.strip()
     if not text:
-        raise InvalidInput("Your reply is empty: write the answer as a reply to the customer's message.")
+        raise InvalidInput(_("Your reply is empty: write the answer as a reply to the customer's message."))
     if len(text) > SMS_LIMIT:
-        raise InvalidInput(f"That reply is {len(text)} characters; a text message takes {SMS_LIMIT} at most.")
+        raise InvalidInput(_("That reply is {length} characters; a text message takes {limit} at most.").format(
+            length=len(text), limit=SMS_LIMIT))
     now = ctx.clock()
     with db.atomic():
         relay = OutboxMessage.get_or_none(OutboxMessage.channel == "telegram", OutboxMessage.kind == "relay",
@@ -30,8 +32,8 @@ def reply_to_customer(ctx: Context, actor: Actor, chat_id: str, relayed_message_
                                           OutboxMessage.provider_id == relayed_message_id)
         job = Job.get_or_none(Job.id == relay.job_id) if relay else None
         if job is None or str(job.contractor_id) != actor.key:
-            raise NotFound("That message is not a customer's text, so there is no one to send your reply to. "
-                           "Reply to a message that starts with the customer's name.")
+            raise NotFound(_("That message is not a customer's text, so there is no one to send your reply to. "
+                             "Reply to a message that starts with the customer's name."))
         if text_customer(job.customer, job, "relay_reply", text, key=f"reply:{chat_id}:{reply_id}", now=now,
                          reply=True):
             audit(job, actor, "customer_answered", now, new={"text": text})

@@ -6,8 +6,11 @@ from zoneinfo import ZoneInfo
 from dateparser.date import DateDataParser
 
 from core.errors import InvalidInput
+from core.wording.language import N_, _
 
-EXAMPLE = "Write it like: tomorrow 9am, Dec 3 8:30am, or next Friday 2pm."
+IN_THE_PAST = N_("{text} is in the past.")
+# Said after a refusal as a sentence of its own: _(EXAMPLE) where it is said.
+EXAMPLE = N_("Write it like: tomorrow 9am, Dec 3 8:30am, or next Friday 2pm.")
 
 
 def parse_when(text: str, tz: str, now: datetime) -> datetime | date:
@@ -25,13 +28,18 @@ def parse_when(text: str, tz: str, now: datetime) -> datetime | date:
     })
     read = parser.get_date_data(text.strip()) if text.strip() else None
     if read is None or read.date_obj is None:
-        raise InvalidInput(f"I could not read {text.strip()!r} as a date. {EXAMPLE}")
+        raise InvalidInput(_refusal(_("I could not read {text} as a date."), text))
     if read.period != "time":
         day = read.date_obj.astimezone(ZoneInfo(tz)).date()
         if day < local_now.date() - timedelta(days=1):
-            raise InvalidInput(f"{text.strip()!r} is in the past. {EXAMPLE}")
+            raise InvalidInput(_refusal(_(IN_THE_PAST), text))
         return day
     moment = read.date_obj.astimezone(timezone.utc)
     if moment < now - timedelta(days=1):
-        raise InvalidInput(f"{text.strip()!r} is in the past. {EXAMPLE}")
+        raise InvalidInput(_refusal(_(IN_THE_PAST), text))
     return moment
+
+
+def _refusal(sentence: str, text: str) -> str:
+    """A translated refusal naming what was typed, then how to write a date."""
+    return " ".join((sentence.format(text=repr(text.strip())), _(EXAMPLE)))
