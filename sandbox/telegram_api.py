@@ -12,6 +12,7 @@ ok:false), and `parameters.retry_after` on a 429.
         app = ApplicationBuilder().token(api.token).base_url(api.base_url + "/bot").build()
         api.push_message(555, "/jobs")                 # Dana (user and chat 555) sends a command
         api.push_callback(555, 2, "done:7")            # ... and taps a button under the bot's message 2
+        api.push_message(556, "/help", language_code="es")  # from a Telegram app set to Spanish
         update = api.make_message_update(555, "hi")    # the same shapes, not queued: Update.de_json(update, bot)
         api.fail_next("sendMessage", status=429, retry_after=3)
         api.block(556)                                 # 556 blocked the bot: sends there answer 403
@@ -19,7 +20,8 @@ ok:false), and `parameters.retry_after` on a 429.
 
 Message ids count up per chat, shared by the user's messages and the bot's, as
 in a private chat. Text comes back as sent: `parse_mode` is not rendered into
-entities. Each request is served on its own thread; connections close after
+entities. The command menu is kept per scope and language, as Telegram keeps it
+(`commands(language_code="es")`). Each request is served on its own thread; connections close after
 each answer (HTTP/1.0), so once it is closed nobody is still served.
 """
 
@@ -148,7 +150,7 @@ class LocalBotAPI(LocalServer):
         self._failures: list[dict] = []
         self._refused: dict[int, tuple[int, str]] = {}
         self._webhook: dict = {"url": ""}
-        self._commands: list = []
+        self._commands: dict[tuple[str, str], list] = {}  # (scope, language code) -> the menu set for them
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -160,9 +162,10 @@ class LocalBotAPI(LocalServer):
     # --- incoming updates ------------------------------------------------------------------------
 
     def make_message_update(self, chat_id: int, text: str, *, user_id: int | None = None, first_name: str = "Dana",
-                            reply_to: int | None = None) -> dict:
-        """An update with a user's text message (not queued); `reply_to` names a message in that chat it answers."""
-        user = {"id": user_id or chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+                            reply_to: int | None = None, language_code: str | None = "en") -> dict:
+        """An update with a user's text message (not queued); `reply_to` names a message in that chat it answers;
+        `language_code`, what the user's Telegram app speaks (None: Telegram does not say)."""
+        user = _user(user_id or chat_id, first_name, language_code)
         with self._lock:
             replied = self._existing(chat_id, reply_to) if reply_to is not None else None
             message = self._new_message(chat_id, user, text, first_name)
@@ -173,7 +176,8 @@ class LocalBotAPI(LocalServer):
             self._messages[chat_id, message["message_id"]] = message
             return {"update_id": self._take_update_id(), "message": copy.deepcopy(message)}
 
-    def make_callback_update(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict:
+    def make_callback_update(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None,
+                             language_code: str | None = "en") -> dict:
         """An update with a tap on an inline button under the bot's message `message_id` (not queued)."""
         with self._lock:
             message = self._existing(chat_id, message_id)
@@ -182,7 +186,7 @@ class LocalBotAPI(LocalServer):
             query_id = f"{self.bot['id']}{self._next_update_id:012d}"
             self._callback_ids.add(query_id)
             first_name = self._chat(chat_id).get("first_name", "Dana")
-            user = {"id": user_id or chat_id, "is_bot": False, "first_name": first_name, "language_code": "en"}
+            user = _user(user_id or chat_id, first_name, language_code)
             query = {"id": query_id, "from": user, "message": message, "chat_instance": f"-{abs(chat_id)}00",
                      "data": data}
             return {"update_id": self._take_update_id(), "callback_query": query}
@@ -195,14 +199,16 @@ class LocalBotAPI(LocalServer):
         return update
 
     def push_message(self, chat_id: int, text: str, *, user_id: int | None = None, first_name: str = "Dana",
-                     reply_to: int | None = None) -> dict:
+                     reply_to: int | None = None, language_code: str | None = "en") -> dict:
         """Queue a user's text message for getUpdates (see make_message_update); returns the update."""
         return self.push_update(self.make_message_update(chat_id, text, user_id=user_id, first_name=first_name,
-                                                         reply_to=reply_to))
+                                                         reply_to=reply_to, language_code=language_code))
 
-    def push_callback(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None) -> dict:
+    def push_callback(self, chat_id: int, message_id: int, data: str, *, user_id: int | None = None,
+                      language_code: str | None = "en") -> dict:
         """Queue a tap on a button under the bot's message for getUpdates; returns the update."""
-        return self.push_update(self.make_callback_update(chat_id, message_id, data, user_id=user_id))
+        return self.push_update(self.make_callback_update(chat_id, message_id, data, user_id=user_id,
+                                                          language_code=language_code))
 
     # --- scripting -------------------------------------------------------------------------------
 
@@ -259,6 +265,12 @@ class LocalBotAPI(LocalServer):
         deleted gone): what the chat shows."""
         with self._lock:
             return [copy.deepcopy(m) for (chat, _), m in sorted(self._messages.items()) if chat == chat_id]
+
+    def commands(self, language_code: str = "", scope: dict | None = None) -> list[dict]:
+        """The command menu set for users of `scope` (default: everyone) whose app speaks `language_code` ("":
+        the menu for any other language)."""
+        with self._lock:
+            return copy.deepcopy(self._commands.get(_menu_key({"scope": scope, "language_code": language_code}), []))
 
     @property
     def webhook(self) -> dict:
@@ -430,16 +442,23 @@ class LocalBotAPI(LocalServer):
             return info
 
     def _set_my_commands(self, params: dict) -> bool:
+        commands = list(params.get("commands") or [])
+        for command in commands:
+            if not re.fullmatch(r"[a-z0-9_]{1,32}", str(command.get("command", ""))) or not (
+                    1 <= len(str(command.get("description") or "")) <= 256):
+                raise Refused(400, "Bad Request: BOT_COMMAND_INVALID")
         with self._lock:
-            self._commands = list(params.get("commands") or [])
+            self._commands[_menu_key(params)] = commands
         return True
 
     def _get_my_commands(self, params: dict) -> list:
         with self._lock:
-            return copy.deepcopy(self._commands)
+            return copy.deepcopy(self._commands.get(_menu_key(params), []))
 
     def _delete_my_commands(self, params: dict) -> bool:
-        return self._set_my_commands({})
+        with self._lock:
+            self._commands.pop(_menu_key(params), None)
+        return True
 
     def _chat_id(self, params: dict) -> int:
         value = params.get("chat_id")
@@ -474,6 +493,17 @@ class LocalBotAPI(LocalServer):
                 if len(str(button.get("callback_data", "")).encode()) > MAX_CALLBACK_DATA:
                     raise Refused(400, "Bad Request: BUTTON_DATA_INVALID")
         return markup
+
+
+def _user(user_id: int, first_name: str, language_code: str | None) -> dict:
+    user = {"id": user_id, "is_bot": False, "first_name": first_name}
+    return {**user, "language_code": language_code} if language_code else user
+
+
+def _menu_key(params: dict) -> tuple[str, str]:
+    """Where a command menu is kept: its scope (everyone by default) and its users' language ("" for any)."""
+    scope = params.get("scope") or {"type": "default"}
+    return json.dumps(scope, sort_keys=True), str(params.get("language_code") or "")
 
 
 def _int(params: dict, name: str, default: int | None) -> int | None:

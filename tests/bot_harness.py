@@ -10,24 +10,30 @@ TOKEN = "123456:TEST"
 
 
 class Chat:
-    """One contractor's private chat. `say` and `tap` return what the bot sent in answer."""
+    """One contractor's private chat. `say` and `tap` return what the bot sent in answer. `language_code`: what
+    their Telegram app speaks, sent with every message and tap (None: Telegram does not say)."""
 
-    def __init__(self, api, runner: BotRunner, chat_id: int, first_name: str = "Granite & Co"):
+    def __init__(self, api, runner: BotRunner, chat_id: int, first_name: str = "Granite & Co",
+                 language_code: str | None = "en"):
         self.api, self.runner, self.chat_id, self.first_name = api, runner, chat_id, first_name
+        self.language_code = language_code
 
     def say(self, text: str, reply_to: int | None = None) -> list[dict]:
-        update = self.api.make_message_update(self.chat_id, text, first_name=self.first_name, reply_to=reply_to)
+        update = self.api.make_message_update(self.chat_id, text, first_name=self.first_name, reply_to=reply_to,
+                                              language_code=self.language_code)
         return self._answered(update)
 
     def tap(self, label: str, message: dict | None = None) -> list[dict]:
         """Tap the button called `label` under `message` (default: the latest message that has it)."""
         message = message or next(m for m in reversed(self.sent()) if label in buttons(m))
-        update = self.api.make_callback_update(self.chat_id, message["message_id"], buttons(message)[label])
+        update = self.api.make_callback_update(self.chat_id, message["message_id"], buttons(message)[label],
+                                               language_code=self.language_code)
         return self._answered(update)
 
     def press(self, data: str, message: dict) -> list[dict]:
         """A tap carrying `data` under `message`, whatever its buttons carry: what a forged or an old button sends."""
-        return self._answered(self.api.make_callback_update(self.chat_id, message["message_id"], data))
+        return self._answered(self.api.make_callback_update(self.chat_id, message["message_id"], data,
+                                                            language_code=self.language_code))
 
     def sent(self) -> list[dict]:
         return [m for m in self.api.sent if str(m["chat_id"]) == str(self.chat_id)]
