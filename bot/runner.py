@@ -58,6 +58,8 @@ class BotRunner:
 
     async def _start(self) -> None:
         await self.app.initialize()
+        if self.app.post_init:  # run_polling and run_webhook call it; an app run by hand, as here, must
+            await self.app.post_init(self.app)
         if self.webhook_url:
             await self.app.bot.set_webhook(self.webhook_url, secret_token=self.webhook_secret,
                                            allowed_updates=Update.ALL_TYPES)
