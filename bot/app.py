@@ -1,9 +1,11 @@
 """The Telegram bot: one python-telegram-bot Application, wired in one place."""
 
+import logging
 from dataclasses import replace
 from warnings import filterwarnings
 
 from telegram import BotCommand
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -18,7 +20,11 @@ from telegram.ext import (
 from telegram.warnings import PTBUserWarning
 
 from bot import handlers
-from bot.commands import COMMANDS, Services
+from bot.commands import COMMANDS, Services, menu
+from core.wording import contractor_texts
+from core.wording.language import ENGLISH, LANGUAGES, speaking
+
+log = logging.getLogger(__name__)
 
 GUIDED = [name for name in COMMANDS if name != "start"]
 REF = r"J-[A-Z0-9]{4,6}"
@@ -29,6 +35,7 @@ BUTTONS = {  # the data each button under the bot's messages carries, and what a
     rf"^job:({REF})$": handlers.job_button,
     rf"^link:({REF})$": handlers.link_button,
     rf"^done:({REF}):e(\d{{1,18}})$": handlers.done_button,  # an event's id, not its place in a list
+    rf"^lang:({REF}):([a-z]{{2}})$": handlers.language_button,  # the language the customer's texts are to be in
 }
 # what the bot keeps across restarts: where each guided conversation stands, and each user's pending answers
 PERSISTED = PersistenceInput(bot_data=False, chat_data=False, user_data=True, callback_data=False)
@@ -74,6 +81,12 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
 
 
 async def _register_commands(app: Application) -> None:
-    """The command menu Telegram shows beside the message box."""
-    await app.bot.set_my_commands([BotCommand(c.name, c.summary[:256]) for c in COMMANDS.values()]
-                                  + [BotCommand("cancel", "stop what we are doing")])
+    """The command menu Telegram shows beside the message box: in English by default, and in each language we
+    write for the users whose Telegram app speaks it. Without it the commands still work: a failure is logged."""
+    for language in LANGUAGES:
+        with speaking(language):
+            commands = [BotCommand(name, text) for name, text in contractor_texts.command_menu(menu())]
+        try:
+            await app.bot.set_my_commands(commands, language_code=None if language == ENGLISH else language)
+        except TelegramError as error:
+            log.warning("the %s command menu was not registered: %s", language, error)

@@ -10,22 +10,34 @@ run reads that answer with: a wrong answer is asked again and the earlier
 ones are kept. What needs every answer (a rule of the job) is the run's to
 refuse. A question's buttons carry ids or short words, never names: Telegram
 carries 64 bytes, and a name or a place in a list may change under a button.
+
+Every word the bot says is core.wording.contractor_texts': a command's usage,
+summary and questions are marked there and said with it, a reply is asked for
+by name with its data. It is said in the language being spoken, the
+contractor's Telegram app's (bot/handlers.py); database work runs in a thread
+that speaks it too.
 """
 
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any, Callable
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_skeleton, format_time
-
-from bot import texts
-from core.access import OWNER, RETURNING, Joined, invite, join
+from core.access import OWNER, RETURNING, invite, join
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
-from core.jobs import Item, contractor_jobs, contractor_of, create_job, job_status, update_profile
+from core.jobs import (
+    Item,
+    contractor_by_telegram,
+    contractor_jobs,
+    contractor_of,
+    create_job,
+    job_status,
+    note_language,
+    set_customer_language,
+    update_profile,
+)
 from core.matching import match_event, match_name
 from core.money import parse_amount
 from core.payment_accounts import Onboarding, connect_payments
@@ -33,7 +45,35 @@ from core.payments import record_payment
 from core.phones import to_e164
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.status import JobView
 from core.when import parse_when
+from core.wording import contractor_texts as texts
+from core.wording.contractor_texts import (
+    ASK_ADDED,
+    ASK_ADDED_AMOUNT,
+    ASK_AMOUNT_PAID,
+    ASK_CANCELLED,
+    ASK_CUSTOMER,
+    ASK_DONE,
+    ASK_EVENT,
+    ASK_JOB,
+    ASK_METHOD,
+    ASK_MOVES,
+    ASK_NEW_TOTAL,
+    ASK_PAYMENTS_GO,
+    ASK_PHONE,
+    ASK_PLAN,
+    ASK_PRICE,
+    ASK_PROFILE_PART,
+    ASK_PROFILE_VALUE,
+    ASK_REMOVED,
+    ASK_TITLE,
+    ASK_TO_WHEN,
+    ASK_WHEN,
+    USAGES,
+)
+from core.wording.language import language_named
+from core.wording.words import method_words, money
 
 REF = re.compile(r"^J-[A-Z0-9]{4,6}$", re.IGNORECASE)
 METHODS = ("cash", "check", "transfer", "card", "other")
@@ -75,7 +115,7 @@ class Choice:
     """A button under a question. Its data names the answer by an id or a short word (within MAX_BUTTON_DATA);
     a tap answers what the data names when tapped, so a list that changed since never picks the wrong thing."""
 
-    label: str
+    label: str  # in the reader's language
     data: str
     answer: str  # what a tap answers, as if typed
 
@@ -86,7 +126,7 @@ Choices = list[list[Choice]]  # rows of buttons
 @dataclass(frozen=True)
 class Question:
     key: str
-    prompt: str
+    prompt: str  # as marked in contractor_texts; said with contractor_texts.question
     choices: Callable[[Services, Actor, dict], Choices] | None = None
     # reads one answer (the earlier ones at hand) and gives what is kept; a PaystageError says what is wrong
     check: Callable[[Services, Actor, dict, str], str] | None = None
@@ -95,8 +135,8 @@ class Question:
 @dataclass(frozen=True)
 class Command:
     name: str
-    usage: str  # the one-line form, shown in /help and in every error
-    summary: str
+    usage: str  # the one-line form, shown in /help and in every error: as marked in contractor_texts.USAGES
+    summary: str  # as marked in contractor_texts.SUMMARIES
     run: Callable[[Services, Actor, dict], Reply]
     questions: tuple[Question, ...] = ()
     parse: Callable[[Services, Actor, str], dict] = lambda s, a, args: {}
@@ -128,27 +168,26 @@ def destination(text: str) -> str:
 def profile_field(text: str) -> str:
     name = PROFILE_ALIASES.get(text.strip().lower().replace(" ", "_"))
     if name is None:
-        raise InvalidInput("Which part? name, phone, timezone, currency, locale or instructions. "
-                           "Example: /profile phone (415) 555-0100")
+        raise InvalidInput(texts.which_profile_part())
     return name
 
 
 def split_ref(s: Services, actor: Actor, args: str, usage: str) -> tuple[str, str]:
     """The job reference at the start of `args`; with one active job it may be left out."""
-    first, _, rest = args.strip().partition(" ")
+    first, _space, rest = args.strip().partition(" ")
     if REF.match(first):
         return first.upper(), rest.strip()
     jobs = contractor_jobs(s.ctx, actor)
     if len(jobs) == 1:
         return jobs[0].ref, args.strip()
-    raise InvalidInput(f"Which job? Start with its reference. Example: {usage}\n/jobs lists your jobs.")
+    raise InvalidInput(texts.which_job(usage))
 
 
 def two_parts(text: str, usage: str, *, last: bool = False) -> tuple[str, str]:
     """"A, B" split at the first (or last) comma followed by a space."""
     parts = re.split(r",\s+", text.strip())
     if len(parts) < 2:
-        raise InvalidInput(f"Separate the parts with a comma. Example: {usage}")
+        raise InvalidInput(texts.separate_with_commas(usage))
     if last:
         return ", ".join(parts[:-1]), parts[-1]
     return parts[0], ", ".join(parts[1:])
@@ -166,24 +205,24 @@ def event_choices(s: Services, actor: Actor, answers: dict) -> Choices:
 def destination_choices(s: Services, actor: Actor, answers: dict) -> Choices:
     job = job_status(s.ctx, actor, answers["job"])
     others = [e for e in job.events if e.state == "scheduled" and e.name != answers.get("event")]
-    return [[Choice("Due now", "now", "now")]] + [[Choice(f"Move to {e.name}", str(e.id), e.name)] for e in others]
+    return [[Choice(texts.button("due_now"), "now", "now")]] + [
+        [Choice(texts.button("move_to", event=e.name), str(e.id), e.name)] for e in others]
 
 
 def method_choices(s: Services, actor: Actor, answers: dict) -> Choices:
-    return [[Choice(m, m, m) for m in METHODS[:3]], [Choice(m, m, m) for m in METHODS[3:]]]
+    return [[Choice(method_words(m), m, m) for m in METHODS[:3]], [Choice(method_words(m), m, m) for m in METHODS[3:]]]
 
 
 def item_choices(s: Services, actor: Actor, answers: dict) -> Choices:
     job = job_status(s.ctx, actor, answers["job"])
     # the amount tells apart two items whose first 40 characters are the same
-    return [[Choice(f"{description[:40]} {texts.money(job, amount)}", str(line_id), description)]
+    return [[Choice(f"{description[:40]} {money(job, amount)}", str(line_id), description)]
             for (description, amount), line_id in zip(job.items, job.item_ids)]
 
 
 def profile_choices(s: Services, actor: Actor, answers: dict) -> Choices:
-    return [[Choice("Business name", "name", "name"), Choice("Phone", "phone", "phone")],
-            [Choice("Timezone", "timezone", "timezone"), Choice("Currency", "currency", "currency")],
-            [Choice("Locale", "locale", "locale"), Choice("Payment instructions", "instructions", "instructions")]]
+    return [[Choice(texts.profile_part(key), key, key) for key in row]
+            for row in (("name", "phone"), ("timezone", "currency"), ("locale", "instructions"))]
 
 
 # --- checking each answer as it is given: with what the run reads it with -------------------------------------
@@ -230,7 +269,7 @@ def check_destination(s: Services, actor: Actor, answers: dict, text: str) -> st
 def check_item(s: Services, actor: Actor, answers: dict, text: str) -> str:
     """One of the job's line items, by its full description (as core.pricing matches it)."""
     job = job_status(s.ctx, actor, answers["job"])
-    return match_name(text, [description for description, _ in job.items], noun="line item")
+    return match_name(text, [description for description, _amount in job.items], noun="line item")
 
 
 def check_profile_field(s: Services, actor: Actor, answers: dict, text: str) -> str:
@@ -245,12 +284,12 @@ def accept(s: Services, actor: Actor, question: Question, answers: dict, text: s
 
 def accept_tap(s: Services, actor: Actor, question: Question, answers: dict, data: str) -> str:
     """A tapped answer ("KEY:DATA", from a button made by ask_next) to `question`, if it offers that button now."""
-    key, _, value = data.partition(":")
+    key, _colon, value = data.partition(":")
     offered = question.choices(s, actor, answers) if question.choices and key == question.key else []
     for choice in (choice for row in offered for choice in row):
         if choice.data == value:
             return accept(s, actor, question, answers, choice.answer)
-    raise Conflict("That button is not one of the choices any more. Nothing was changed.")
+    raise Conflict(texts.not_a_choice())
 
 
 def choice_buttons(question: Question, choices: Choices) -> Buttons:
@@ -258,7 +297,7 @@ def choice_buttons(question: Question, choices: Choices) -> Buttons:
     return [[(choice.label, f"ans:{question.key}:{choice.data}") for choice in row] for row in choices]
 
 
-JOB = Question("job", "Which job?", job_choices, check_job)
+JOB = Question("job", ASK_JOB, job_choices, check_job)
 
 
 # --- running them ------------------------------------------------------------------------------------------------
@@ -268,38 +307,29 @@ def run_start(s: Services, actor: Actor, a: dict) -> Reply:
     return Reply("")  # handled in bot.handlers: it needs the Telegram user, not an actor (see run_join)
 
 
-def run_join(s: Services, telegram_id: int, name: str, code: str) -> Reply:
-    """/start, or /start CODE from an invite link: let the Telegram user in, or say how to get in."""
+def run_join(s: Services, telegram_id: int, name: str, code: str, language: str | None = None) -> Reply:
+    """/start, or /start CODE from an invite link: let the Telegram user in, or say how to get in. `language`:
+    what their Telegram app speaks, when it says (kept for what they are told later)."""
     joined = join(s.ctx, telegram_id=telegram_id, name=name, code=code, allowed_ids=s.allowed_ids or frozenset())
-    return Reply(welcome(joined, code_given=bool(code.strip())))
+    if language:
+        note_language(joined.contractor, language)
+    return Reply(texts.welcome(joined.contractor.business_name, owner=joined.via == OWNER,
+                               invite_unused=joined.via == RETURNING and bool(code.strip())))
 
 
-def welcome(joined: Joined, *, code_given: bool = False) -> str:
-    lines = [f"Welcome, {joined.contractor.business_name}! I keep your payment plans and text your customers "
-             "when a payment falls due."]
-    if joined.via == OWNER:
-        lines.append("You own this Paystage: only you and the people you invite can use it. Invite someone: /invite")
-    elif joined.via == RETURNING and code_given:
-        lines.append("You are in already, so that invite stays unused: pass it on to someone else.")
-    lines += ["Start a job: /newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000",
-              "Your business name, phone and payment instructions: /profile", "All commands: /help"]
-    return "\n".join(lines)
+def contractor_speaking(telegram_id: int, language: str | None):
+    """The contractor who is this Telegram user, or None; `language`, what their Telegram app speaks when it
+    says, is kept as theirs (core.jobs.note_language), so what they are told later is in it."""
+    contractor = contractor_by_telegram(telegram_id)
+    if contractor is not None and language:
+        note_language(contractor, language)
+    return contractor
 
 
 def run_invite(s: Services, actor: Actor, a: dict) -> Reply:
     invitation = invite(s.ctx, actor)
     c = contractor_of(actor)
-    local = invitation.expires_at.astimezone(ZoneInfo(c.timezone))
-    until = f"{format_skeleton('MMMEd', local, locale=c.locale)}, {format_time(local, 'short', locale=c.locale)}"
-    lines = [f"An invite for one person, valid until {until}."]
-    username = _username(s.bot)
-    if username:
-        lines.append(f"Send them this link; tapping it lets them in:\nhttps://t.me/{username}?start={invitation.code}")
-        lines.append(f"Or they send me: /start {invitation.code}")
-    else:
-        lines.append(f"They send me: /start {invitation.code}")
-    lines.append("It works once: send /invite again for each person.")
-    return Reply("\n".join(lines))
+    return Reply(texts.invite(invitation.code, invitation.expires_at, c.timezone, c.locale, _username(s.bot)))
 
 
 def _username(bot) -> str | None:
@@ -312,71 +342,56 @@ def _username(bot) -> str | None:
 
 def run_newjob(s: Services, actor: Actor, a: dict) -> Reply:
     job = create_job(s.ctx, actor, customer_name=a["name"], phone=a["phone"], title=a["title"],
-                     items=[Item(a["title"], money_of(actor, a["total"]))])
-    return Reply(f"Job {job.ref} created: {job.title} for {job.customer_name} ({job.customer_phone}), "
-                 f"{texts.money(job, job.total)}.\n\nNext: add its events, e.g.\n/event {job.ref} Measurement, "
-                 f"tomorrow 9am\nthen the plan:\n/plan {job.ref} 25% before measurement, 25% after removal, "
-                 "50% after installation")
+                     items=[Item(a["title"], money_of(actor, a["total"]))], language=a.get("language"))
+    return Reply(texts.job_created(job))
 
 
 def run_event(s: Services, actor: Actor, a: dict) -> Reply:
     when = None if unscheduled(a.get("when", "")) else when_of(s, actor, a["when"])
     result = add_event(s.ctx, actor, a["job"], a["name"], when)
-    return Reply(f"Added {result.event} to {result.job.ref}.\n\n{texts.job_card(result.job)}")
+    return Reply(texts.event_added(result.job, result.event))
 
 
 def run_plan(s: Services, actor: Actor, a: dict) -> Reply:
     job = set_plan(s.ctx, actor, a["job"], a["sentence"])
-    return Reply(texts.plan_preview(job), [[("Send to customer", f"send:{job.ref}")]])
+    return Reply(texts.plan_preview(job), [[(texts.button("send"), f"send:{job.ref}")]])
 
 
 def run_send(s: Services, actor: Actor, a: dict) -> Reply:
-    job = send_plan(s.ctx, actor, a["job"])
-    due = f" {texts.money(job, job.due_now_amount)} is due now; they got the link." if job.due_now_amount else ""
-    return Reply(f"Plan sent to {job.customer_name}.{due}\n\n{texts.plan_lines(job)}")
+    return Reply(texts.plan_sent(send_plan(s.ctx, actor, a["job"])))
 
 
 def run_done(s: Services, actor: Actor, a: dict) -> Reply:
     result = mark_event_done(s.ctx, actor, a["job"], a["event"])
     job = result.job
-    if result.announced:
-        due = [m for m in job.milestones if m.id in result.announced]
-        owed = texts.money(job, sum(m.open_amount for m in due))
-        told = f" {owed} is now due: {job.customer_name} was texted the amount and the payment link."
-    else:
-        told = " Nothing fell due with it."
-    return Reply(f"{result.event} is done.{told}\n\n{texts.job_card(job)}")
+    owed = sum(m.open_amount for m in job.milestones if m.id in result.announced) if result.announced else None
+    return Reply(texts.event_done(job, result.event, owed))
 
 
 def run_move(s: Services, actor: Actor, a: dict) -> Reply:
     result = reschedule_event(s.ctx, actor, a["job"], a["event"], when_of(s, actor, a["when"]))
-    told = f" {result.job.customer_name} was told the new date." if result.job.plan_sent else ""
-    return Reply(f"{result.event} moved.{told}\n\n{texts.job_card(result.job)}")
+    return Reply(texts.event_moved(result.job, result.event))
 
 
 def run_cancelevent(s: Services, actor: Actor, a: dict) -> Reply:
     target = destination(a.get("to", ""))
     result = cancel_event(s.ctx, actor, a["job"], a["event"], milestones_to=target or None)
-    due = " Its payments are due now; the customer was texted." if result.announced else ""
-    return Reply(f"{result.event} is cancelled.{due}\n\n{texts.job_card(result.job)}")
+    return Reply(texts.event_cancelled(result.job, result.event, bool(result.announced)))
 
 
 def run_paid(s: Services, actor: Actor, a: dict) -> Reply:
     amount = money_of(actor, a["amount"])
-    result = record_payment(s.ctx, actor, a["job"], amount, a.get("method") or "other")
-    job = result.job
-    credit = f" More than the price was paid: you owe a credit of {texts.money(job, job.credit)}." \
-        if job.credit else ""
-    return Reply(f"Recorded {texts.money(job, amount)} ({a.get('method') or 'other'}) on {job.ref}. Paid "
-                 f"{texts.money(job, job.paid)} of {texts.money(job, job.total)}; remaining "
-                 f"{texts.money(job, job.remaining)}.{credit} {job.customer_name} gets a receipt.")
+    method = a.get("method") or "other"
+    result = record_payment(s.ctx, actor, a["job"], amount, method)
+    return Reply(texts.payment_recorded(result.job, amount, method))
 
 
 def price_change_reply(s: Services, actor: Actor, ref: str, change: PriceChange) -> Reply:
     view = preview_price_change(s.ctx, actor, ref, change)
     job = job_status(s.ctx, actor, ref)
     token = secrets.token_hex(4)
-    return Reply(texts.price_preview(job, view), [[("Apply", f"apply:{token}"), ("Cancel", "drop")]],
+    return Reply(texts.price_preview(job, view), [[(texts.button("apply"), f"apply:{token}"),
+                                                    (texts.button("drop"), "drop")]],
                  keep={token: {"job": ref, "kind": change.kind, "description": change.description,
                                "amount": change.amount}})
 
@@ -397,27 +412,30 @@ def apply_change(s: Services, actor: Actor, kept: dict) -> Reply:
     change = PriceChange(kept["kind"], kept["description"], kept["amount"])
     view = apply_price_change(s.ctx, actor, kept["job"], change)
     job = job_status(s.ctx, actor, kept["job"])
-    told = f" {job.customer_name} was texted the new amounts." if job.plan_sent else ""
-    return Reply(f"Price of {job.ref} is now {texts.money(job, view.new_total)}.{told}\n\n{texts.plan_lines(job)}"
-                 if job.milestones else f"Price of {job.ref} is now {texts.money(job, view.new_total)}.")
+    return Reply(texts.price_applied(job, view.new_total))
 
 
 def run_jobs(s: Services, actor: Actor, a: dict) -> Reply:
     jobs = contractor_jobs(s.ctx, actor)
-    if not jobs:
-        return Reply("No active jobs. Start one:\n/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, "
-                     "$4,000")
-    return Reply("\n".join(texts.job_line(j) for j in jobs), [[(j.ref, f"job:{j.ref}")] for j in jobs[:8]])
+    return Reply(texts.job_list(jobs), [[(j.ref, f"job:{j.ref}")] for j in jobs[:8]])
 
 
 def job_card_reply(s: Services, actor: Actor, ref: str) -> Reply:
-    job = job_status(s.ctx, actor, ref)
-    buttons: Buttons = [[(f"{e.name} done", f"done:{job.ref}:e{e.id}")]
+    return card_of(job_status(s.ctx, actor, ref))
+
+
+def card_of(job: JobView, said: str = "") -> Reply:
+    """A job's card and its buttons; `said` before it."""
+    buttons: Buttons = [[(texts.button("done", event=e.name), f"done:{job.ref}:e{e.id}")]
                         for e in job.events if e.state == "scheduled" and job.state == "active"]
     if job.milestones and not job.plan_sent:
-        buttons.append([("Send plan to customer", f"send:{job.ref}")])
-    buttons.append([("Record payment", f"ask:paid:{job.ref}"), ("Payment link", f"link:{job.ref}")])
-    return Reply(texts.job_card(job), buttons)
+        buttons.append([(texts.button("send_plan"), f"send:{job.ref}")])
+    buttons.append([(texts.button("record_payment"), f"ask:paid:{job.ref}"),
+                    (texts.button("payment_link"), f"link:{job.ref}")])
+    buttons.append([(texts.language_button(language), f"lang:{job.ref}:{language}")
+                    for language in texts.other_languages(job)])
+    card = texts.job_card(job)
+    return Reply(f"{said}\n\n{card}" if said else card, buttons)
 
 
 def run_job(s: Services, actor: Actor, a: dict) -> Reply:
@@ -429,54 +447,51 @@ def done_by_id(s: Services, actor: Actor, ref: str, event_id: int) -> Reply:
     job = job_status(s.ctx, actor, ref)
     event = next((e for e in job.events if e.id == event_id), None)
     if event is None:
-        raise NotFound("That event is no longer on the job. /job shows its events now.")
+        raise NotFound(texts.event_gone())
     if event.state != "scheduled":
-        raise Conflict(f"{event.name} is {event.state} already. /job shows its events now.")
+        raise Conflict(texts.event_over(event.name, event.state))
     return run_done(s, actor, {"job": job.ref, "event": event.name})
+
+
+def run_language(s: Services, actor: Actor, ref: str, language: str) -> Reply:
+    """"Texts in Spanish" on a job card: the customer's texts and page in that language from now on."""
+    job = set_customer_language(s.ctx, actor, ref, language)
+    return card_of(job, texts.language_changed(job))
 
 
 def run_link(s: Services, actor: Actor, a: dict) -> Reply:
     job = job_status(s.ctx, actor, a["job"])
-    return Reply(f"{job.ref} {job.customer_name}'s payment page:\n{s.ctx.links.url(job.ref, s.ctx.clock())}")
+    return Reply(texts.payment_link(job, s.ctx.links.url(job.ref, s.ctx.clock())))
 
 
 def run_payments(s: Services, actor: Actor, a: dict) -> Reply:
     """Whether customers pay online, and with Connect the link to set up the contractor's own Stripe account."""
     if s.payments is None:
-        return Reply("Customers pay as your payment instructions say (/profile instructions ...): online payments "
-                     "are not set up on this Paystage. Its operator turns them on with Stripe (README).")
+        return Reply(texts.payments_by_instructions())
     if not s.payments.connect:
-        return Reply("Customers pay online from their payment page, by card or bank transfer, into this "
-                     "Paystage's Stripe account. Each payment is marked paid by itself and you are told.")
+        return Reply(texts.payments_into_this_paystage())
     token = s.ctx.links.token(f"C{actor.key}", s.ctx.clock())
     base = s.payments.public_base_url
     connection = connect_payments(s.ctx, actor, s.payments.onboarding, refresh_url=f"{base}/connect/again",
                                   return_url=f"{base}/connect/back/{token}")
     if connection.ready:
-        return Reply("Your Stripe account is connected: customers pay you by card or bank transfer from their "
-                     "payment page, and each payment is marked paid by itself.")
-    return Reply("Set up your payments with Stripe (about 5 minutes; Stripe asks for your business and bank "
-                 f"details):\n{connection.link}\nThe link works once; send /payments again for a new one. Until "
-                 "then your customers see your payment instructions.")
+        return Reply(texts.payments_connected())
+    return Reply(texts.payments_to_set_up(connection.link))
 
 
 def run_profile(s: Services, actor: Actor, a: dict) -> Reply:
     c = update_profile(s.ctx, actor, profile_field(a["field"]), a["value"])
-    return Reply(profile_text(c))
-
-
-def profile_text(c) -> str:
-    return (f"{c.business_name}\nPhone: {c.phone or '-'}\nTimezone: {c.timezone}\nCurrency: {c.currency}\n"
-            f"Locale: {c.locale}\nPayment instructions: {c.payment_instructions or '-'}\n\n"
-            "Change one: /profile phone (415) 555-0100")
+    return Reply(texts.profile(business=c.business_name, phone=c.phone, timezone=c.timezone, currency=c.currency,
+                               locale=c.locale, instructions=c.payment_instructions))
 
 
 def run_help(s: Services, actor: Actor, a: dict) -> Reply:
-    lines = ["Send a command bare and I ask step by step, or all in one line:"]
-    lines += [f"{c.usage} - {c.summary}" for c in COMMANDS.values() if c.name not in ("start", "help")]
-    lines.append("/cancel - stop what we are doing")
-    lines.append("Reply to a customer's message to answer them by SMS.")
-    return Reply("\n".join(lines))
+    return Reply(texts.help_text([(c.usage, c.summary) for c in COMMANDS.values() if c.name not in ("start", "help")]))
+
+
+def menu() -> list[tuple[str, str]]:
+    """The commands Telegram's menu lists, with what each does, as marked: said with contractor_texts.command_menu."""
+    return [(c.name, c.summary) for c in COMMANDS.values()]
 
 
 # --- one-line forms: each reads what follows the job reference --------------------------------------------------
@@ -484,21 +499,26 @@ def run_help(s: Services, actor: Actor, a: dict) -> Reply:
 
 def need(text: str, usage: str) -> str:
     if not text.strip():
-        raise InvalidInput(f"Something is missing. Example: {usage}")
+        raise InvalidInput(texts.something_missing(usage))
     return text.strip()
 
 
 def read_newjob(text: str, usage: str) -> dict:
+    """"NAME, PHONE, TITLE, TOTAL", and, optionally, the language the customer reads last ("es", "Spanish")."""
     parts = re.split(r",\s+", text.strip())
+    language = language_named(parts[-1]) if len(parts) > 4 else None
+    if language:
+        parts = parts[:-1]
     if len(parts) < 4:
-        raise InvalidInput(f"I need four things, separated by commas: name, phone, title, total. Example: {usage}")
-    return {"name": parts[0], "phone": parts[1], "title": ", ".join(parts[2:-1]), "total": parts[-1]}
+        raise InvalidInput(texts.newjob_needs_four(usage))
+    return {"name": parts[0], "phone": parts[1], "title": ", ".join(parts[2:-1]), "total": parts[-1],
+            **({"language": language} if language else {})}
 
 
 def read_name_when(key: str, then: str = "when"):
     """"NAME, REST": an event's name, and what follows the comma (its time, or where its payments go)."""
     def read(text: str, usage: str) -> dict:
-        name, _, rest = need(text, usage).partition(",")
+        name, _comma, rest = need(text, usage).partition(",")
         return {key: name.strip(), then: rest.strip()}
     return read
 
@@ -508,7 +528,7 @@ def read_one(key: str):
 
 
 def read_paid(text: str, usage: str) -> dict:
-    amount, _, method = need(text, usage).partition(" ")
+    amount, _space, method = need(text, usage).partition(" ")
     return {"amount": amount, "method": method.strip().lower() or "other"}
 
 
@@ -518,7 +538,7 @@ def read_add(text: str, usage: str) -> dict:
 
 
 def read_profile(text: str, usage: str) -> dict:
-    field_name, _, value = need(text, usage).partition(" ")
+    field_name, _space, value = need(text, usage).partition(" ")
     return {"field": field_name, "value": need(value, usage)}
 
 
@@ -535,51 +555,43 @@ def command(name: str, usage: str, summary: str, run, questions=(), read=None, *
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
-    command("start", "/start", "register", run_start, ref=False),
-    command("newjob", "/newjob Dana Whitfield, (415) 555-0134, Kitchen countertops, $4,000", "a new job", run_newjob,
-            [Question("name", "The customer's name?"),
-             Question("phone", "Their mobile number (they get texts)?", check=check_phone),
-             Question("title", "What is the job? e.g. Kitchen countertops"),
-             Question("total", "The price? e.g. $4,000", check=check_money)], read_newjob, ref=False),
-    command("event", "/event J-7K2Q Measurement, tomorrow 9am", "add an event to a job", run_event,
-            [JOB, Question("name", "The event's name? e.g. Measurement"),
-             Question("when", "When? e.g. tomorrow 9am (or - if not scheduled yet)", check=check_when_or_unscheduled)],
+    command("start", USAGES["start"], texts.SUMMARIES["start"], run_start, ref=False),
+    command("newjob", USAGES["newjob"], texts.SUMMARIES["newjob"], run_newjob,
+            [Question("name", ASK_CUSTOMER), Question("phone", ASK_PHONE, check=check_phone),
+             Question("title", ASK_TITLE), Question("total", ASK_PRICE, check=check_money)], read_newjob, ref=False),
+    command("event", USAGES["event"], texts.SUMMARIES["event"], run_event,
+            [JOB, Question("name", ASK_EVENT), Question("when", ASK_WHEN, check=check_when_or_unscheduled)],
             read_name_when("name")),
-    command("plan", "/plan J-7K2Q 25% before measurement, 25% after removal, 50% after installation",
-            "set the payment plan (you see it before the customer does)", run_plan,
-            [JOB, Question("sentence", "The plan? e.g. 25% before measurement, 25% after removal, "
-                                       "50% after installation")], read_one("sentence")),
-    command("send", "/send J-7K2Q", "text the plan to the customer", run_send, [JOB]),
-    command("done", "/done J-7K2Q Installation", "mark an event done: its payment falls due", run_done,
-            [JOB, Question("event", "Which event is done?", event_choices, check_event)], read_one("event")),
-    command("move", "/move J-7K2Q Installation, Friday 8am", "reschedule an event", run_move,
-            [JOB, Question("event", "Which event moves?", event_choices, check_event),
-             Question("when", "To when?", check=check_when)],
+    command("plan", USAGES["plan"], texts.SUMMARIES["plan"], run_plan, [JOB, Question("sentence", ASK_PLAN)],
+            read_one("sentence")),
+    command("send", USAGES["send"], texts.SUMMARIES["send"], run_send, [JOB]),
+    command("done", USAGES["done"], texts.SUMMARIES["done"], run_done,
+            [JOB, Question("event", ASK_DONE, event_choices, check_event)], read_one("event")),
+    command("move", USAGES["move"], texts.SUMMARIES["move"], run_move,
+            [JOB, Question("event", ASK_MOVES, event_choices, check_event),
+             Question("when", ASK_TO_WHEN, check=check_when)],
             read_name_when("event")),
-    command("cancelevent", "/cancelevent J-7K2Q Removal, move to Installation",
-            "cancel an event; its payments move to another event or fall due now", run_cancelevent,
-            [JOB, Question("event", "Which event is cancelled?", event_choices, check_event),
-             Question("to", "Its payments: due now, or moved to another event?", destination_choices,
-                      check_destination)],
+    command("cancelevent", USAGES["cancelevent"], texts.SUMMARIES["cancelevent"], run_cancelevent,
+            [JOB, Question("event", ASK_CANCELLED, event_choices, check_event),
+             Question("to", ASK_PAYMENTS_GO, destination_choices, check_destination)],
             read_name_when("event", "to")),
-    command("paid", "/paid J-7K2Q 1000 cash", "record a payment", run_paid,
-            [JOB, Question("amount", "How much was paid?", check=check_money),
-             Question("method", "How?", method_choices)], read_paid),
-    command("price", "/price J-7K2Q 4850", "set a new total (preview first)", run_price,
-            [JOB, Question("total", "The new total?", check=check_money)], read_one("total")),
-    command("add", "/add J-7K2Q Undermount sink, $350", "add a line item (preview first)", run_add,
-            [JOB, Question("description", "What is added?"), Question("amount", "For how much?", check=check_money)],
+    command("paid", USAGES["paid"], texts.SUMMARIES["paid"], run_paid,
+            [JOB, Question("amount", ASK_AMOUNT_PAID, check=check_money), Question("method", ASK_METHOD,
+                                                                                   method_choices)], read_paid),
+    command("price", USAGES["price"], texts.SUMMARIES["price"], run_price,
+            [JOB, Question("total", ASK_NEW_TOTAL, check=check_money)], read_one("total")),
+    command("add", USAGES["add"], texts.SUMMARIES["add"], run_add,
+            [JOB, Question("description", ASK_ADDED), Question("amount", ASK_ADDED_AMOUNT, check=check_money)],
             read_add),
-    command("remove", "/remove J-7K2Q Undermount sink", "remove a line item (preview first)", run_remove,
-            [JOB, Question("description", "Which line item goes?", item_choices, check_item)],
-            read_one("description")),
-    command("jobs", "/jobs", "your active jobs", run_jobs, ref=False),
-    command("job", "/job J-7K2Q", "a job's card: timeline and buttons", run_job, [JOB]),
-    command("link", "/link J-7K2Q", "the customer's payment page", run_link, [JOB]),
-    command("invite", "/invite", "invite someone to use this Paystage (its owner only)", run_invite, ref=False),
-    command("payments", "/payments", "take payments online: set up your Stripe account", run_payments, ref=False),
-    command("profile", "/profile phone (415) 555-0100", "your business name, phone, timezone, currency...",
-            run_profile, [Question("field", "What do you want to change?", profile_choices, check_profile_field),
-                          Question("value", "The new value?")], read_profile, ref=False),
-    command("help", "/help", "this list", run_help, ref=False),
+    command("remove", USAGES["remove"], texts.SUMMARIES["remove"], run_remove,
+            [JOB, Question("description", ASK_REMOVED, item_choices, check_item)], read_one("description")),
+    command("jobs", USAGES["jobs"], texts.SUMMARIES["jobs"], run_jobs, ref=False),
+    command("job", USAGES["job"], texts.SUMMARIES["job"], run_job, [JOB]),
+    command("link", USAGES["link"], texts.SUMMARIES["link"], run_link, [JOB]),
+    command("invite", USAGES["invite"], texts.SUMMARIES["invite"], run_invite, ref=False),
+    command("payments", USAGES["payments"], texts.SUMMARIES["payments"], run_payments, ref=False),
+    command("profile", USAGES["profile"], texts.SUMMARIES["profile"], run_profile,
+            [Question("field", ASK_PROFILE_PART, profile_choices, check_profile_field),
+             Question("value", ASK_PROFILE_VALUE)], read_profile, ref=False),
+    command("help", USAGES["help"], texts.SUMMARIES["help"], run_help, ref=False),
 ]}

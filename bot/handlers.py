@@ -9,10 +9,18 @@ Conversation state for a guided command lives in `user_data["guided"]`
 confirmations (a price change waiting for Apply) in `user_data["pending"]`.
 Each answer is checked as it arrives (bot.commands.accept): a wrong one is
 said so and asked again, the earlier answers kept.
+
+Every callback speaks the language of the contractor's Telegram app
+(`in_their_language`): what it says, and what the database work it starts in a
+thread says (asyncio.to_thread copies the context, core's refusals included).
+That language is kept as the contractor's (core.jobs.note_language), so what
+the worker tells them later is in it too. The words are all
+core.wording.contractor_texts'.
 """
 
 import asyncio
 import logging
+from functools import wraps
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationHandlerStop, ContextTypes, ConversationHandler
@@ -27,22 +35,42 @@ from bot.commands import (
     accept_tap,
     apply_change,
     choice_buttons,
+    contractor_speaking,
     done_by_id,
     job_card_reply,
     run_join,
+    run_language,
     run_link,
     run_send,
 )
 from core.context import Actor
 from core.errors import NotFound, PaystageError
-from core.jobs import contractor_by_telegram, contractor_jobs
+from core.jobs import contractor_jobs
 from core.relay import reply_to_customer
+from core.wording import contractor_texts as texts
+from core.wording.language import speaking, supported
 
 log = logging.getLogger(__name__)
 
 ASKING = "asking"
-SORRY = "Sorry, something went wrong on my side. Nothing was changed; please try again."
-STALE_BUTTON = "That button no longer works. Nothing was changed; send the command again (/help lists them)."
+
+
+def told_language(update: object) -> str | None:
+    """The language we write for what the user's Telegram app speaks; None when Telegram does not say."""
+    user = update.effective_user if isinstance(update, Update) else None
+    return supported(user.language_code) if user and user.language_code else None
+
+
+def in_their_language(callback):
+    """`callback(update, context)` speaking the language of the user's Telegram app (English when it does not
+    say, or is one we do not write)."""
+
+    @wraps(callback)
+    async def speaking_theirs(update: object, context: ContextTypes.DEFAULT_TYPE):
+        with speaking(told_language(update)):
+            return await callback(update, context)
+
+    return speaking_theirs
 
 
 def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
@@ -50,7 +78,7 @@ def services(context: ContextTypes.DEFAULT_TYPE) -> Services:
 
 
 async def send(update: Update, reply: Reply, context: ContextTypes.DEFAULT_TYPE) -> None:
-    too_long = [data for row in reply.buttons for _, data in row if len(data.encode()) > MAX_BUTTON_DATA]
+    too_long = [data for row in reply.buttons for _label, data in row if len(data.encode()) > MAX_BUTTON_DATA]
     if too_long:  # Telegram would refuse the whole message: a bug of ours, never the contractor's
         raise ValueError(f"button data over {MAX_BUTTON_DATA} bytes: {too_long}")
     if reply.keep:
@@ -61,7 +89,8 @@ async def send(update: Update, reply: Reply, context: ContextTypes.DEFAULT_TYPE)
 
 
 async def actor_of(update: Update) -> Actor | None:
-    contractor = await asyncio.to_thread(contractor_by_telegram, update.effective_user.id)
+    """The contractor who sent the update, their app's language kept as theirs; None for anyone else."""
+    contractor = await asyncio.to_thread(contractor_speaking, update.effective_user.id, told_language(update))
     return Actor.contractor(contractor.id) if contractor else None
 
 
@@ -70,28 +99,30 @@ async def run(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> boo
     try:
         reply = await asyncio.to_thread(action)
     except PaystageError as error:
-        await update.effective_chat.send_message(f"{error}\nNothing was changed.")
+        await update.effective_chat.send_message(texts.refused(str(error)))
         return False
     await send(update, reply, context)
     return True
 
 
+@in_their_language
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/start, or /start CODE from an invite link: let the Telegram user in, or tell them how to get in."""
-    s, user = services(context), update.effective_user
+    s, user, language = services(context), update.effective_user, told_language(update)
     code = " ".join(context.args or [])
-    await run(update, context, lambda: run_join(s, user.id, user.full_name or "My business", code))
+    await run(update, context, lambda: run_join(s, user.id, user.full_name or "My business", code, language))
     return ConversationHandler.END
 
 
+@in_their_language
 async def entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
     """Any command: in one line when it has arguments, else step by step."""
-    head, _, args = update.message.text.partition(" ")
+    head, _space, args = update.message.text.partition(" ")
     name = head.lstrip("/").split("@")[0].lower()
     command = COMMANDS[name]
     actor = await actor_of(update)
     if actor is None:
-        await update.effective_chat.send_message("Send /start first, and I will set you up.")
+        await update.effective_chat.send_message(texts.start_first())
         return ConversationHandler.END
     s = services(context)
     if args.strip() or not command.questions:
@@ -101,18 +132,19 @@ async def entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str
     return await ask_next(update, context, actor)
 
 
+@in_their_language
 async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
     """A button that starts a guided command for one job ("ask:paid:J-7K2Q")."""
     actor = await pressed(update)
     name, ref = context.matches[0].groups()
     command = COMMANDS.get(name)
     if actor is None or command is None or not command.questions:
-        await update.effective_chat.send_message(STALE_BUTTON)
+        await update.effective_chat.send_message(texts.stale_button())
         return ConversationHandler.END
     try:
         ref = await asyncio.to_thread(accept, services(context), actor, JOB, {}, ref)
     except PaystageError as error:
-        await update.effective_chat.send_message(f"{error}\nNothing was changed.")
+        await update.effective_chat.send_message(texts.refused(str(error)))
         return ConversationHandler.END
     context.user_data["guided"] = {"command": name, "answers": {"job": ref}}
     return await ask_next(update, context, actor)
@@ -133,21 +165,22 @@ async def ask_next(update: Update, context: ContextTypes.DEFAULT_TYPE, actor: Ac
                 continue
             if not jobs:
                 context.user_data.pop("guided", None)
-                await update.effective_chat.send_message("You have no active jobs yet. Start one with /newjob.")
+                await update.effective_chat.send_message(texts.no_jobs_yet())
                 return ConversationHandler.END
         try:
             choices = await asyncio.to_thread(question.choices, s, actor, answers) if question.choices else []
         except PaystageError as error:  # an answer so far names no job of theirs, or one that cannot do this
             context.user_data.pop("guided", None)
-            await update.effective_chat.send_message(f"{error}\nNothing was changed.")
+            await update.effective_chat.send_message(texts.refused(str(error)))
             return ConversationHandler.END
-        await send(update, Reply(question.prompt + "\n(/cancel to stop)", choice_buttons(question, choices)), context)
+        await send(update, Reply(texts.question(question.prompt), choice_buttons(question, choices)), context)
         return ASKING
     context.user_data.pop("guided", None)
     await run(update, context, lambda: command.run(s, actor, answers))
     return ConversationHandler.END
 
 
+@in_their_language
 async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
     """The contractor's answer to the current question, typed or tapped, checked before it is kept."""
     guided = context.user_data.get("guided")
@@ -168,10 +201,11 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | st
     return await ask_next(update, context, actor)  # the next question, or the same again after a wrong answer
 
 
+@in_their_language
 async def cancel(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/cancel: leave whatever we were doing."""
     stopped = context.user_data.pop("guided", None)
-    await update.effective_chat.send_message("Stopped. Nothing was changed." if stopped else "Nothing to cancel.")
+    await update.effective_chat.send_message(texts.stopped(bool(stopped)))
     return ConversationHandler.END
 
 
@@ -181,24 +215,27 @@ async def pressed(update: Update) -> Actor | None:
     return await actor_of(update)
 
 
+@in_their_language
 async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Cancel under a preview: nothing is applied."""
     await pressed(update)
     await update.callback_query.edit_message_reply_markup(None)
-    await update.effective_chat.send_message("Dropped. Nothing was changed.")
+    await update.effective_chat.send_message(texts.dropped())
 
 
+@in_their_language
 async def apply_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Apply under a price-change preview."""
     actor = await pressed(update)
     kept = context.user_data.get("pending", {}).pop(context.matches[0].group(1), None)
     if actor is None or kept is None:
-        await update.effective_chat.send_message("That preview was already applied or dropped.")
+        await update.effective_chat.send_message(texts.preview_gone())
         return
     if await run(update, context, lambda: apply_change(services(context), actor, kept)):
         await update.callback_query.edit_message_reply_markup(None)
 
 
+@in_their_language
 async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Send to customer under a plan preview."""
     actor, ref = await pressed(update), context.matches[0].group(1)
@@ -206,6 +243,7 @@ async def send_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await update.callback_query.edit_message_reply_markup(None)
 
 
+@in_their_language
 async def job_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A job in /jobs: its card."""
     actor, ref = await pressed(update), context.matches[0].group(1)
@@ -213,6 +251,7 @@ async def job_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await run(update, context, lambda: job_card_reply(services(context), actor, ref))
 
 
+@in_their_language
 async def link_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Payment link on a job card."""
     actor, ref = await pressed(update), context.matches[0].group(1)
@@ -220,6 +259,7 @@ async def link_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await run(update, context, lambda: run_link(services(context), actor, {"job": ref}))
 
 
+@in_their_language
 async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An event's "done" on a job card ("done:J-7K2Q:e42"): the event by its id, looked up within that job."""
     actor = await pressed(update)
@@ -228,12 +268,23 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         await run(update, context, lambda: done_by_id(services(context), actor, ref, event_id))
 
 
+@in_their_language
+async def language_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Texts in Spanish" on a job card ("lang:J-7K2Q:es"): the customer's texts in that language from now on."""
+    actor = await pressed(update)
+    ref, language = context.matches[0].group(1), context.matches[0].group(2)
+    if actor:
+        await run(update, context, lambda: run_language(services(context), actor, ref, language))
+
+
+@in_their_language
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any other tap: a button from an older version, or data no button of ours carries."""
     await update.callback_query.answer()
-    await update.effective_chat.send_message(STALE_BUTTON)
+    await update.effective_chat.send_message(texts.stale_button())
 
 
+@in_their_language
 async def relay_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A reply to a customer's relayed text goes back to them by SMS."""
     message = update.message
@@ -249,13 +300,14 @@ async def relay_reply(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     except PaystageError as error:
         await update.effective_chat.send_message(str(error))
         raise ApplicationHandlerStop from None
-    await update.effective_chat.send_message(f"Sent to {job.customer_name} by SMS.")
+    await update.effective_chat.send_message(texts.sent_by_sms(job.customer_name))
     raise ApplicationHandlerStop
 
 
+@in_their_language
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     log.error("handling an update failed", exc_info=context.error)
     if isinstance(update, Update) and update.effective_chat:
-        await update.effective_chat.send_message(SORRY)
+        await update.effective_chat.send_message(texts.sorry())
 
 

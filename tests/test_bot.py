@@ -457,7 +457,8 @@ def test_a_cards_done_button_marks_its_event_whatever_was_added_or_cancelled_sin
     [again] = chat.tap("Removal done", card)
     assert "Removal is done already" in again["text"] and "Nothing was changed" in again["text"]
     [newer] = chat.say(f"/job {ref}")
-    assert set(buttons(newer)) == {"Installation done", "Sealing done", "Record payment", "Payment link"}
+    assert set(buttons(newer)) == {"Installation done", "Sealing done", "Record payment", "Payment link",
+                                   "Texts in Spanish"}
     assert "Sealing is done" in chat.tap("Sealing done", newer)[0]["text"]
     assert Event.get(Event.name == "Installation").state == "scheduled"
 

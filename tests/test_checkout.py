@@ -213,8 +213,8 @@ def test_money_for_a_cancelled_job_is_still_recorded_and_the_contractor_told(ctx
 
 
 def test_a_processing_bank_transfer_shows_in_bal_plan_and_the_job_card(ctx, contractor, removal_due, gateway):
-    from bot.texts import job_card
     from core.wording import customer_replies as replies
+    from core.wording.contractor_texts import job_card
 
     start_checkout(ctx, gateway, removal_due, "due", "bank", page_url=PAGE)
     apply_news(ctx, news(PROCESSING, Checkout.get(), reference="pi_p"))
