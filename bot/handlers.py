@@ -110,7 +110,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
     """/start, or /start CODE from an invite link: let the Telegram user in, or tell them how to get in."""
     s, user, language = services(context), update.effective_user, told_language(update)
     code = " ".join(context.args or [])
-    await run(update, context, lambda: run_join(s, user.id, user.full_name or "My business", code, language))
+    await run(update, context, lambda: run_join(s, user.id, user.full_name or texts.unnamed_business(), code, language))
     return ConversationHandler.END
 
 

@@ -296,6 +296,11 @@ def welcome(business: str, *, owner: bool = False, invite_unused: bool = False) 
     return "\n".join(lines)
 
 
+def unnamed_business() -> str:
+    """The business name of someone whose Telegram account has no name, until they set one (/profile)."""
+    return _("My business")
+
+
 def start_first() -> str:
     return _("Send /start first, and I will set you up.")
 
