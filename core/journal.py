@@ -3,7 +3,11 @@
 import json
 from datetime import datetime
 
+import phonenumbers
+
 from core.context import Actor
+from core.views import job_view
+from core.wording import customer_texts
 from storage.models import AuditRecord, Contractor, Customer, Job, OutboxMessage
 
 
@@ -38,6 +42,12 @@ def enqueue(
 
 def text_customer(customer: Customer, job: Job, kind: str, body: str, key: str, now: datetime,
                   reply: bool = False) -> bool:
+    """Queue a text to the job's customer; the first one a business sends a phone comes after its consent text."""
+    consent_key = f"consent:{job.contractor_id}:{customer.phone}"
+    if not OutboxMessage.select().where(OutboxMessage.dedupe_key == consent_key).exists():
+        rates = phonenumbers.region_code_for_number(phonenumbers.parse(customer.phone)) == "US"
+        enqueue(channel="sms", recipient=customer.phone, body=customer_texts.consent(job_view(job, now), rates=rates),
+                kind="consent", key=consent_key, now=now, job=job, timezone=customer.timezone)
     return enqueue(channel="sms", recipient=customer.phone, body=body, kind=kind, key=key, now=now,
                    job=job, reply=reply, timezone=customer.timezone)
 

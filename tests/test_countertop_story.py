@@ -29,9 +29,10 @@ def test_sending_the_plan_texts_the_customer_once(ctx, contractor, countertop_jo
     set_plan(ctx, contractor, countertop_job, PLAN)
     sent = send_plan(ctx, contractor, countertop_job)
     assert sent.plan_sent
-    [(channel, kind, body)] = outbox()
+    [(_, _, consent), (channel, kind, body)] = outbox()  # the business's first text to Dana: who, why, STOP
     assert (channel, kind) == ("sms", "plan")
     assert "$1,000.00" in body and "$2,000.00" in body and "https://pay.example/p/" in body
+    assert consent.startswith("Granite & Co: Hi Dana, you will get texts from us") and "Reply STOP to opt out" in consent
 
 
 def test_before_payment_falls_due_a_day_before_its_event(ctx, clock, contractor, countertop_job, outbox, utc):
@@ -94,7 +95,7 @@ def test_the_whole_story_ends_paid_in_full(ctx, clock, contractor, countertop_jo
     assert final.remaining == 0 and final.credit == 0
     assert all(m.status is Status.PAID for m in final.milestones)
     kinds = [kind for channel, kind, _ in outbox() if channel == "sms"]
-    assert kinds == ["plan", "payment_due", "receipt", "plan_changed", "payment_due", "receipt",
+    assert kinds == ["consent", "plan", "payment_due", "receipt", "plan_changed", "payment_due", "receipt",
                      "payment_due", "receipt"]
 
 

@@ -52,7 +52,7 @@ def test_six_hours_down_sends_what_fell_due_once_and_waits_out_the_night(ctx, cl
     clock.set(utc(2026, 12, 4, 0))
     worker_runs()  # the last run before going down: nothing else is due yet
     before = len(twilio_api.messages)
-    assert before == 4  # three plans and B's deposit
+    assert before == 7  # three consent texts, three plans and B's deposit
     first_new = OutboxMessage.select().order_by(OutboxMessage.id.desc()).first().id
 
     clock.set(utc(2026, 12, 4, 6))  # back six hours later... and then running every quarter of an hour

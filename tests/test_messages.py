@@ -120,6 +120,7 @@ def price_change(j: JobView, credit: int = 0) -> PriceChangeView:
 
 
 TEMPLATES = {
+    "consent": lambda j, link: messages.consent(j, rates=True),
     "plan_summary": lambda j, link: messages.plan_summary(j, link),
     "payment_due": lambda j, link: messages.payment_due(j, j.milestones[1], link),
     "payment_due_partly_paid": lambda j, link: messages.payment_due(j, j.milestones[0], link),
@@ -147,7 +148,7 @@ def test_every_text_is_gsm7_within_three_segments_at_worst_case_lengths(name, cu
     assert is_gsm7(text), text
     assert segments(text) <= MAX_SEGMENTS, text
     assert text.startswith("Northern Lights")
-    if name != "credit_owed" and name != "event_moved":
+    if name not in ("credit_owed", "event_moved", "consent"):
         assert LONG_LINK in text
 
 
@@ -633,3 +634,12 @@ def test_names_from_any_script_reach_every_text_in_gsm7_without_a_question_mark(
         text = template(j, LONG_LINK)
         assert is_gsm7(text) and segments(text) <= MAX_SEGMENTS, (name, text)
         assert made_up_question_marks(text) == 0, (name, text)
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+def test_the_consent_text_says_who_writes_what_for_and_how_to_stop_and_get_help(language):
+    j = replace(kitchen_job(), language=language)
+    us, elsewhere = messages.consent(j, rates=True), messages.consent(j, rates=False)
+    assert us.startswith("Acme Stone:") and "Kitchen countertops (J-7K2Q)" in us
+    assert "STOP" in us and "HELP" in us if language == "en" else "STOP" in us and "AYUDA" in us
+    assert us.startswith(elsewhere) and len(us) > len(elsewhere)  # the rates sentence, for a US phone only

@@ -31,7 +31,8 @@ def test_paystage_run_carries_the_countertop_story_both_ways(running, tmp_path):
     preview = story.say(f"/plan {ref} 25% before measurement, 25% after removal, 50% after installation")
     assert "$1,000.00" in preview["text"]
     assert "Plan sent" in story.tap(preview, "Send to customer")["text"]
-    [plan] = story.texts_after(0)
+    [consent, plan] = story.texts_after(0, 2)
+    assert "Reply STOP to opt out" in consent
     assert "$4,000.00" in plan and "/p/" in plan
 
     balance = story.customer_texts("BAL")
@@ -45,29 +46,29 @@ def test_paystage_run_carries_the_countertop_story_both_ways(running, tmp_path):
         relayed = story.telegram.sent[-1]
     assert "Dana Whitfield" in relayed["text"]
     assert "Sent to Dana" in story.say("Sure, 8am works.", reply_to=relayed["message_id"])["text"]
-    assert story.texts_after(1) == ["Sure, 8am works."]
+    assert story.texts_after(2) == ["Sure, 8am works."]
 
     assert "texted" in story.say(f"/done {ref} removal")["text"]
-    [due] = story.texts_after(2)
+    [due] = story.texts_after(3)
     assert "$1,000.00 is now due" in due
     assert "Recorded $1,000.00" in story.say(f"/paid {ref} 1000 check")["text"]
-    [receipt] = story.texts_after(3)
+    [receipt] = story.texts_after(4)
     assert "We received $1,000.00" in receipt
 
     preview = story.say(f"/price {ref} 4850")
     assert "$4,000.00 -> $4,850.00" in preview["text"]
     assert "now $4,850.00" in story.tap(preview, "Apply")["text"]
-    [changed] = story.texts_after(4)
+    [changed] = story.texts_after(5)
     assert "$4,850.00" in changed
     assert "$4,850.00" in story.customer_texts("YES")
 
     story.say(f"/done {ref} measure")
     story.say(f"/done {ref} install")
-    dues = story.texts_after(5, 2)
+    dues = story.texts_after(6, 2)
     # the $1,000.00 paid went to the removal payment that was due; the rest spread over the other two
     assert any("$1,283.33" in d for d in dues) and any("$2,566.67" in d for d in dues)
     story.say(f"/paid {ref} 3850 transfer")
-    [last] = story.texts_after(7)
+    [last] = story.texts_after(8)
     assert "paid in full" in last
 
     process.send_signal(signal.SIGTERM)
@@ -86,7 +87,7 @@ def test_paystage_run_tells_the_countertop_story_in_spanish_to_a_customer_who_te
         story.say(f"/event {ref} {line}")
     preview = story.say(f"/plan {ref} 25% before measurement, 25% after removal, 50% after installation")
     story.tap(preview, "Send to customer")
-    [plan] = story.texts_after(0)
+    [_consent, plan] = story.texts_after(0, 2)
     assert "Reply BAL, NEXT, PLAN or HELP." in plan  # in English until they say otherwise
 
     before = len(story.telegram.sent)
@@ -99,14 +100,14 @@ def test_paystage_run_tells_the_countertop_story_in_spanish_to_a_customer_who_te
     assert story.customer_texts("Próximo") == story.customer_texts("NEXT")
 
     story.say(f"/done {ref} removal")
-    [due] = story.texts_after(1)
+    [due] = story.texts_after(2)
     assert "$1,000.00" in due and "is now due" not in due and "/p/" in due
     story.say(f"/paid {ref} 1000 check")
-    [receipt] = story.texts_after(2)
+    [receipt] = story.texts_after(3)
     assert "$1,000.00" in receipt and "We received" not in receipt
     preview = story.say(f"/price {ref} 4850")
     story.tap(preview, "Apply")
-    [changed] = story.texts_after(3)
+    [changed] = story.texts_after(4)
     assert "$4,850.00" in changed and "SI" in changed and "Reply YES" not in changed
     accepted = story.customer_texts("Sí")
     assert "$4,850.00" in accepted and "Thank you" not in accepted

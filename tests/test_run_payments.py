@@ -154,9 +154,9 @@ def removal_done(story: Story) -> Customer:
         assert "Added" in story.say(f"/event {ref} {line}")["text"]
     preview = story.say(f"/plan {ref} 25% after removal, 75% after installation")
     assert "Plan sent" in story.tap(preview, "Send to customer")["text"]
-    story.texts_after(0)  # the plan
+    story.texts_after(0, 2)  # the consent text and the plan
     assert "texted" in story.say(f"/done {ref} removal")["text"]
-    [due] = story.texts_after(1)
+    [due] = story.texts_after(2)
     assert "$1,000.00 is now due" in due
     return Customer(re.search(r"https?://\S+/p/\S+", due).group())
 

@@ -178,9 +178,10 @@ def test_the_countertop_story_played_through_the_page(page, running):
 
     dana = phone_of(page, "(415) 555-0134")
     texts = dana.locator(".sms.in")
-    expect(texts.first).to_contain_text("$4,000.00", timeout=WAIT)
-    [plan] = running.world.twilio_api.messages
-    expect(texts.first.locator(".segments")).to_contain_text(
+    expect(texts.first).to_contain_text("Reply STOP to opt out", timeout=WAIT)  # the business's first text
+    expect(texts.nth(1)).to_contain_text("$4,000.00", timeout=WAIT)
+    [_consent, plan] = running.world.twilio_api.messages
+    expect(texts.nth(1).locator(".segments")).to_contain_text(
         f"{segments(plan['body'])} segment{'s' if segments(plan['body']) > 1 else ''} · GSM-7")
 
     say(page, f"/done {ref} removal")
@@ -231,7 +232,7 @@ def test_the_story_button_plays_the_first_steps_and_a_reply_to_a_relayed_text_re
     expect(chat).to_have_count(6)  # /start, /newjob, three /event, /plan: typed as a visitor types them
     expect(chat.nth(1)).to_contain_text("/newjob Dana Whitfield")
     dana = phone_of(page, "(415) 555-0134")
-    expect(dana.locator(".sms.in").first).to_contain_text("$4,000.00", timeout=WAIT)
+    expect(dana.locator(".sms.in").nth(1)).to_contain_text("$4,000.00", timeout=WAIT)
 
     text_back(dana, "Can the crew come a bit earlier?")
     expect(dana.locator(".sms.in").last).to_contain_text("passed your message", timeout=WAIT)

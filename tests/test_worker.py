@@ -56,8 +56,8 @@ def test_on_start_the_worker_sends_what_fell_due_while_it_was_down(contractor, r
     now = system_clock()
     job_due_at(contractor, due_at=now - timedelta(hours=1), sent_at=now - timedelta(hours=3))
     running()
-    bodies = [m["body"] for m in twilio_api.wait_for(2, timeout=15)]
-    assert sum("is now due" in body for body in bodies) == 1  # the payment due, beside the plan's text
+    bodies = [m["body"] for m in twilio_api.wait_for(3, timeout=15)]
+    assert sum("is now due" in body for body in bodies) == 1  # the payment due, beside the consent and plan texts
 
 
 def test_a_due_moment_fires_within_seconds_not_at_the_next_scan(contractor, running, twilio_api):
@@ -65,7 +65,7 @@ def test_a_due_moment_fires_within_seconds_not_at_the_next_scan(contractor, runn
     due_at = now + timedelta(seconds=3)
     job_due_at(contractor, due_at=due_at, sent_at=now)
     running()
-    twilio_api.wait_for(1, timeout=10)  # the plan text, at once
-    [_, due] = twilio_api.wait_for(2, timeout=15)  # the payment due: long before the scan a minute later
+    twilio_api.wait_for(2, timeout=10)  # the consent and plan texts, at once
+    [_, _, due] = twilio_api.wait_for(3, timeout=15)  # the payment due: long before the scan a minute later
     assert "is now due" in due["body"]
     assert due["received_at"] >= due_at  # and not before its moment

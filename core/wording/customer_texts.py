@@ -28,6 +28,7 @@ from core.wording.words import (
     method_words,
     more,
     paid_so_far,
+    reason_words,
     same_name,
     scheduled_at,
     sentence,
@@ -57,6 +58,21 @@ def questions_line() -> str:
 
 
 # --- The texts -------------------------------------------------------------------------------
+
+
+@in_customers_language
+def consent(job: JobView, *, rates: bool) -> str:
+    """The first text a business sends a phone, before any other: who it is, what its texts are for, how to stop
+    them and get help; `rates`: in the US, "Msg & data rates may apply" (CTIA; A2P 10DLC registration)."""
+
+    def render(s: Squeeze) -> str:
+        text = _("{business}: {hello}you will get texts from us about {job}: your payment plan, payments due, "
+                 "receipts and reminders. Reply STOP to opt out, HELP for help.").format(
+            business=business(job, s), hello=hello(job, s), job=job_name(job, s))
+        return text + (" " + _("Msg frequency varies. Msg & data rates may apply.") if rates else "")
+
+    return fit("consent", render)
+
 
 
 @in_customers_language
@@ -137,7 +153,7 @@ def plan_changed(job: JobView, change: PriceChangeView, link: str) -> str:
     open_changes = tuple(c for c in change.changes if c.paid < c.old or c.paid < c.new)
 
     def render(s: Squeeze) -> str:
-        reason = clip(change.reason, s.title)
+        reason = clip(reason_words(change.reason), s.title)
         prices = dict(business=business(job, s), hello=hello(job, s), job=job_name(job, s),
                       old=sms_money(job, change.old_total), new=sms_money(job, change.new_total))
         if reason:

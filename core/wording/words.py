@@ -27,8 +27,12 @@ from core.wording.fitting import Squeeze, clean, clip, sms_name
 from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
 
 # The names the plan parser gives a payment (plan_parser.LABELS): ours, so said in the reader's language.
+# and the ones core/pricing.py gives a payment or a line item it adds.
 OUR_LABELS = {"deposit": N_("Deposit"), "down payment": N_("Down payment"), "final payment": N_("Final payment"),
-              "retainer": N_("Retainer")}
+              "retainer": N_("Retainer"), "balance after price change": N_("Balance after price change"),
+              "price adjustment": N_("Price adjustment")}
+# How core/pricing.py words the reason of a price change it makes, stored in English: said in the reader's.
+REASONS = {"Added: ": N_("Added: {what}"), "Removed: ": N_("Removed: {what}"), "Changed: ": N_("Changed: {what}")}
 STATES = {Status.PAID: N_("paid"), Status.DUE: N_("due now"), Status.OVERDUE: N_("overdue"),
           Status.UPCOMING: N_("upcoming"), Status.PARTIALLY_PAID: N_("partly paid"),
           Status.PROCESSING: N_("bank transfer processing")}
@@ -178,6 +182,16 @@ def label(m: MilestoneView, limit: int | None = None) -> str:
 def short_name(m: MilestoneView, limit: int | None = None) -> str:
     """A payment in a word or two, where a sentence has no room for its trigger: its name, else its event's."""
     return label(m, limit) or clip(m.trigger.event, limit) or _tied_to(m, limit)
+
+
+def reason_words(reason: str | None) -> str:
+    """A price change's reason in the reader's language when it is one Paystage wrote ("Added: Sink $350.00"),
+    else as the contractor typed it."""
+    reason = clean(reason)
+    for prefix, words in REASONS.items():
+        if reason.startswith(prefix):
+            return _(words).format(what=reason[len(prefix):])
+    return reason
 
 
 def trigger_words(m: MilestoneView, job: JobView, limit: int | None = None) -> str:
