@@ -23,6 +23,7 @@ from core.provider_events import (
     REFUNDED,
     PaymentNews,
 )
+from core.wording.language import _
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class StripeGateway:
         except stripe.StripeError as error:
             log.warning("Stripe refused a checkout session for %s: %s %s", request.job_ref,
                         error.__class__.__name__, error.user_message or "")
-            raise PaymentsUnavailable("We could not open the payment page just now. Nothing was charged. "
-                                      "Please try again in a few minutes.") from error
+            raise PaymentsUnavailable(_("We could not open the payment page just now. Nothing was charged. "
+                                        "Please try again in a few minutes.")) from error
         return Session(session.id, session.url)
 
     def create_account(self, contractor_id: int, business_name: str) -> str:
@@ -88,7 +89,8 @@ class StripeGateway:
             return method(*args)
         except stripe.StripeError as error:
             log.warning("Stripe refused %s: %s", method.__qualname__, error.__class__.__name__)
-            raise PaymentsUnavailable("Stripe did not answer just now; please try again in a few minutes.") from error
+            raise PaymentsUnavailable(
+                _("Stripe did not answer just now; please try again in a few minutes.")) from error
 
     def missed_events(self, since: datetime, account: str | None = None) -> list[dict]:
         """Events since `since` (a connected `account`'s) that Stripe has not delivered to us, oldest first: pending,
