@@ -19,11 +19,17 @@ from babel.numbers import (
 )
 
 from core.errors import InvalidInput
+from core.wording.language import N_, _, current, ngettext
 
 WHOLE = 10_000  # 100.00% in basis points
 MAX_MAJOR_UNITS = 10_000_000  # no single job of a small trade business costs more
 
 _SPACES = {"\u00a0": " ", "\u202f": " ", "\u2009": " "}
+
+# Refusals, each said with _() where it is raised; {text} is what was typed, quoted.
+NOT_MONEY = N_("{text} is not an amount of money.")
+# Said after a refusal of an amount as a sentence of its own, with an amount of the job: _(EXAMPLE).format(amount=)
+EXAMPLE = N_("Write it like {amount}.")
 
 
 def minor_units(currency: str) -> int:
@@ -40,8 +46,12 @@ def to_minor(value: Decimal, currency: str) -> int:
     """
     digits = minor_units(currency)
     if -value.as_tuple().exponent > digits:
-        has = {0: "no decimals", 1: "1 decimal"}.get(digits, f"{digits} decimals")
-        raise InvalidInput(f"{value} has more decimals than {currency} allows ({currency} has {has}).")
+        if digits == 0:
+            wrong = _("{value} has more decimals than {currency} allows ({currency} has no decimals).")
+        else:
+            wrong = ngettext("{value} has more decimals than {currency} allows ({currency} has {n} decimal).",
+                             "{value} has more decimals than {currency} allows ({currency} has {n} decimals).", digits)
+        raise InvalidInput(wrong.format(value=value, currency=currency, n=digits))
     return int(value.scaleb(digits))
 
 
@@ -92,7 +102,7 @@ def _example(currency: str, locale: str) -> str:
 
     With its symbol, so that the example is good in a plan too, where a bare number could be a percentage.
     """
-    return f"Write it like {format_money(4850 * 10 ** minor_units(currency), currency, locale)}."
+    return _(EXAMPLE).format(amount=format_money(4850 * 10 ** minor_units(currency), currency, locale))
 
 
 def _foreign(text: str) -> bool:
@@ -114,26 +124,31 @@ def parse_amount(text: str, currency: str, locale: str) -> int:
     letter is glued to it, so ``CA$5`` on a US dollar job is refused too.
     """
     raw = text.strip()
+    typed = repr(raw)
     cleaned = _plain(raw)
     for mark in sorted(currency_marks(currency, locale), key=len, reverse=True):
         cleaned = re.sub(rf"(?<!{_LETTER}){re.escape(mark)}(?!{_LETTER})", "", cleaned, flags=re.IGNORECASE)
     example = _example(currency, locale)
     if _foreign(cleaned):
-        name = get_currency_name(currency, count=2, locale="en")
-        raise InvalidInput(f"{raw!r} is not in {currency} ({name}), the currency of this job. {example}")
+        name = get_currency_name(currency, count=2, locale=current())  # in the reader's language: "US dollars"
+        wrong = _("{text} is not in {currency} ({name}), the currency of this job.")
+        raise InvalidInput(" ".join((wrong.format(text=typed, currency=currency, name=name), example)))
     if cleaned.startswith("-") or cleaned.endswith("-"):
-        raise InvalidInput(f"An amount cannot be negative: {raw!r}. {example}")
+        wrong = _("An amount cannot be negative: {text}.").format(text=typed)
+        raise InvalidInput(" ".join((wrong, example)))
     if not re.fullmatch(r"[0-9][0-9.,'’]*", cleaned):
-        raise InvalidInput(f"{raw!r} is not an amount of money. {example}")
+        raise InvalidInput(" ".join((_(NOT_MONEY).format(text=typed), example)))
     try:
         value = parse_decimal(cleaned, locale=locale, strict=True)
     except (NumberFormatError, InvalidOperation):
-        raise InvalidInput(f"{raw!r} is not an amount of money. {example}") from None
+        raise InvalidInput(" ".join((_(NOT_MONEY).format(text=typed), example))) from None
     if value <= 0:
-        raise InvalidInput(f"An amount must be more than zero, not {raw!r}. {example}")
+        wrong = _("An amount must be more than zero, not {text}.").format(text=typed)
+        raise InvalidInput(" ".join((wrong, example)))
     if value > MAX_MAJOR_UNITS:
         limit = format_money(MAX_MAJOR_UNITS * 10 ** minor_units(currency), currency, locale)
-        raise InvalidInput(f"{raw!r} is more than a job can cost here ({limit} at most).")
+        raise InvalidInput(_("{text} is more than a job can cost here ({limit} at most).").format(
+            text=typed, limit=limit))
     return to_minor(value, currency)
 
 
@@ -144,13 +159,13 @@ def parse_percent(text: str) -> int:
     """``25%`` → 2500, ``33.33%`` → 3333. At most two decimals, more than 0, at most 100."""
     match = _PERCENT.match(text)
     if not match:
-        raise InvalidInput(
-            f"{text.strip()!r} is not a percentage. Write it like 25% or 33.33% (two decimals at most)."
-        )
+        raise InvalidInput(_("{text} is not a percentage. Write it like 25% or 33.33% (two decimals at most).").format(
+            text=repr(text.strip())))
     whole, fraction = match.group(1), (match.group(2) or "").ljust(2, "0")
     points = int(whole) * 100 + int(fraction)
     if not 0 < points <= WHOLE:
-        raise InvalidInput(f"A percentage must be more than 0% and at most 100%, not {text.strip()}.")
+        raise InvalidInput(_("A percentage must be more than 0% and at most 100%, not {text}.").format(
+            text=text.strip()))
     return points
 
 

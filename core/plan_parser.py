@@ -36,6 +36,7 @@ from functools import cache
 
 from babel import Locale
 from babel.core import get_global
+from babel.dates import format_skeleton
 from babel.numbers import get_decimal_symbol, get_group_symbol
 
 from core.errors import InvalidInput
@@ -52,8 +53,14 @@ from core.money import (
     parse_percent,
 )
 from core.plan import DEFAULT_LEAD, EXAMPLE, MilestoneTerms, Trigger, TriggerKind, check_percentages
+from core.wording.language import N_, _, current, ngettext
 
-WHEN = "Say now, before EVENT, after EVENT or on DATE."
+# Said after a refusal as a sentence of its own: _(WHEN) where it is said, before _(EXAMPLE) (core.plan).
+# "now", "before", "after", "on", EVENT and DATE are the words of a plan, which is typed in English.
+WHEN = N_("Say now, before EVENT, after EVENT or on DATE.")
+# The words on both sides of "and" in a list of what was typed (two amounts, two times, two rests), said as
+# a whole: "25% and $500", "'now' and 'before'"; a longer list is folded, "a and b and c".
+AND = N_("{first} and {second}")
 FRACTIONS = {"half": 5000, "quarter": 2500, "three quarters": 7500}
 LABELS = {"deposit": "Deposit", "down payment": "Down payment", "final payment": "Final payment",
           "retainer": "Retainer"}
@@ -126,7 +133,7 @@ def parse_plan(sentence: str, events: list[str], *, currency: str, locale: str, 
     job = _Job(events, currency, locale, today)
     clauses = _split_clauses(sentence, job)
     if not clauses:
-        raise InvalidInput(f"The plan is empty: say how much is due and when. {EXAMPLE}")
+        raise InvalidInput(_sentences(_("The plan is empty: say how much is due and when."), _(EXAMPLE)))
     terms = _settle_rest([_read_clause(clause, job) for clause in clauses])
     check_percentages(terms)
     return terms
@@ -191,13 +198,28 @@ def _read_clause(clause: str, job: _Job) -> _Part:
         if trigger is None and label in UPFRONT_LABELS:
             trigger = Trigger(TriggerKind.NOW)
         if trigger is None:
-            raise InvalidInput(f"When is the {share.shown.removeprefix('the ')} due? {WHEN} {EXAMPLE}")
+            when = _("When is the {amount} due?").format(amount=share.shown.removeprefix("the "))
+            raise InvalidInput(_sentences(when, _(WHEN), _(EXAMPLE)))
         unknown = [word for word in re.findall(r"[^\W_]+", text) if word not in FILLER]
         if unknown:
-            raise InvalidInput(f"I did not understand '{' '.join(unknown)}'. {EXAMPLE}")
+            wrong = _("I did not understand '{words}'.").format(words=" ".join(unknown))
+            raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
     except InvalidInput as error:
-        raise InvalidInput(f"In '{clause}': {error}") from None
-    return _Part(clause, label or _label_for(trigger), trigger, share)
+        raise InvalidInput(_("In '{clause}': {error}").format(clause=clause, error=error)) from None
+    return _Part(clause, label or default_label(trigger), trigger, share)
+
+
+def _sentences(*said: str) -> str:
+    """A refusal of several sentences, each translated on its own (a shared one, like _(EXAMPLE), too)."""
+    return " ".join(said)
+
+
+def _listed(items: list[str]) -> str:
+    """"a and b", "a and b and c", with "and" in the reader's language."""
+    shown = items[0]
+    for item in items[1:]:
+        shown = _(AND).format(first=shown, second=item)
+    return shown
 
 
 def _blank(text: str, match: re.Match) -> str:
@@ -208,19 +230,22 @@ def _blank(text: str, match: re.Match) -> str:
 def _take_share(text: str, job: _Job) -> tuple[str, _Share]:
     found, rest = _amounts(text, job), _REST.search(text)
     if len(found) > 1:
-        shown = " and ".join(m.group().strip() for m in found)
-        raise InvalidInput(f"There is more than one amount here ({shown}); give each payment a clause. {EXAMPLE}")
+        wrong = _("There is more than one amount here ({amounts}); give each payment a clause.").format(
+            amounts=_listed([m.group().strip() for m in found]))
+        raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
     if found:  # "the remaining 50%": the number counts, and the 100% check guards it
         text = _blank(text, rest) if rest else text
         return _blank(text, found[0]), _share_of(found[0], job)
     if rest:
         return _blank(text, rest), _Share(rest.group())
     if _THIRD.search(text):
-        raise InvalidInput("A third is not an exact percentage: write 33.33% and 33.34% "
-                           "(or 66.67%), so the plan adds up to exactly 100%.")
+        raise InvalidInput(_("A third is not an exact percentage: write 33.33% and 33.34% "
+                             "(or 66.67%), so the plan adds up to exactly 100%."))
     example = format_money(500 * 10 ** minor_units(job.currency), job.currency, job.locale)
-    raise InvalidInput(f"There is no amount here. Write it like 25%, {example}, half or rest "
-                       f"(a bare number could be either). {EXAMPLE}")
+    # "half" and "rest" are words of a plan, which is typed in English.
+    wrong = _("There is no amount here. Write it like 25%, {amount}, half or rest "
+              "(a bare number could be either).").format(amount=example)
+    raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
 
 
 def _share_of(match: re.Match, job: _Job) -> _Share:
@@ -246,8 +271,9 @@ def _take_label(text: str) -> tuple[str, str | None]:
 def _take_trigger(text: str, job: _Job) -> tuple[str, Trigger | None]:
     found = [*_NOW.finditer(text), *_DATE.finditer(text), *_SIDE.finditer(text)]
     if len(found) > 1:
-        shown = " and ".join(f"'{m.group()}'" for m in found)
-        raise InvalidInput(f"This payment has two times ({shown}); give it one. {WHEN} {EXAMPLE}")
+        wrong = _("This payment has two times ({times}); give it one.").format(
+            times=_listed([f"'{m.group()}'" for m in found]))
+        raise InvalidInput(_sentences(wrong, _(WHEN), _(EXAMPLE)))
     if not found:
         return text, None
     match = found[0]
@@ -274,19 +300,22 @@ def _event_trigger(match: re.Match, job: _Job) -> Trigger:
         return Trigger(TriggerKind.BEFORE, event=name, lead=span if span is not None else DEFAULT_LEAD)
     nets = [days for days in (match["net"], net and net["net"]) if days]
     if span is not None and span % timedelta(days=1):
-        raise InvalidInput(f"A payment after an event counts whole days: say 'after {name}' or '2 days after {name}'.")
+        raise InvalidInput(_("A payment after an event counts whole days: say 'after {event}' or "
+                             "'2 days after {event}'.").format(event=name))
     if len(nets) + (span is not None) > 1:
-        raise InvalidInput(f"Say how many days after {name} once: '10 days after {name}'.")
+        raise InvalidInput(_("Say how many days after {event} once: '10 days after {event}'.").format(event=name))
     net_days = span.days if span is not None else int(nets[0]) if nets else 0
     if timedelta(days=net_days) > MAX_SPAN:
-        raise InvalidInput(f"{net_days} days after {name} is more than a year; check the number.")
+        raise InvalidInput(ngettext("{n} day after {event} is more than a year; check the number.",
+                                    "{n} days after {event} is more than a year; check the number.",
+                                    net_days).format(n=net_days, event=name))
     return Trigger(TriggerKind.AFTER, event=name, net_days=net_days)
 
 
 def _span(count: str, unit: str) -> timedelta:
     span = UNITS[unit[0]] * (int(count) if count.isdigit() else NUMBER_WORDS[count])
     if span > MAX_SPAN:
-        raise InvalidInput(f"'{count} {unit}' is more than a year; check the number.")
+        raise InvalidInput(_("'{span}' is more than a year; check the number.").format(span=f"{count} {unit}"))
     return span
 
 
@@ -314,10 +343,12 @@ def _calendar_date(year: int, month: int, day: int, shown: str, today: date) -> 
         if year or candidate >= today:
             break
     else:
-        raise InvalidInput(f"'{shown}' is not a date. Write it like 2026-12-15, Dec 15 or 15 Dec.")
+        # The dates shown are how a plan, typed in English, writes one.
+        raise InvalidInput(_("'{date}' is not a date. Write it like 2026-12-15, Dec 15 or 15 Dec.").format(date=shown))
     if candidate < today:
-        when = f"{MONTHS[month - 1]} {day}, {candidate.year}"
-        raise InvalidInput(f"{when} is in the past (today is {today.isoformat()}). Give a date from today on.")
+        when = format_skeleton("yMMMd", candidate, locale=current())  # "Nov 24, 2026"; "24 nov 2026" in Spanish
+        raise InvalidInput(_("{date} is in the past (today is {today}). Give a date from today on.").format(
+            date=when, today=today.isoformat()))
     return candidate
 
 
@@ -328,7 +359,14 @@ def _month_first(locale: str) -> bool:
     return territory in MONTH_FIRST_TERRITORIES
 
 
-def _label_for(trigger: Trigger) -> str:
+def default_label(trigger: Trigger) -> str:
+    """The name the parser gives a payment the contractor did not name: "Deposit", "On Dec 15",
+    "Before Measurement", "3 days before Installation", "After Removal".
+
+    In English whatever language is spoken, not inside _(): it is stored with the payment, as data.
+    core/wording/words.py uses it to recognise such a name (it only restates the trigger) and say the
+    trigger in the reader's language instead.
+    """
     if trigger.kind is TriggerKind.NOW:
         return "Deposit"
     if trigger.kind is TriggerKind.DATE:
@@ -351,12 +389,14 @@ def _settle_rest(parts: list[_Part]) -> list[MilestoneTerms]:
     """Milestone terms, the rest (if any) given what the other percentages leave."""
     rests = [part for part in parts if part.share.rest]
     if len(rests) > 1:
-        shown = " and ".join(f"'{part.clause}'" for part in rests)
-        raise InvalidInput(f"Only one payment can be the rest, but {shown} both are. Give one a percentage. {EXAMPLE}")
+        wrong = _("Only one payment can be the rest, but {clauses} both are. Give one a percentage.").format(
+            clauses=_listed([f"'{part.clause}'" for part in rests]))
+        raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
     named = sum(part.share.percent or 0 for part in parts)
     if rests and named >= WHOLE:
-        raise InvalidInput(f"Nothing is left for '{rests[0].clause}': the other percentages already add up "
-                           f"to {format_percent(named)}. {EXAMPLE}")
+        wrong = _("Nothing is left for '{clause}': the other percentages already add up to {percent}.").format(
+            clause=rests[0].clause, percent=format_percent(named))
+        raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
     return [
         MilestoneTerms(part.label, part.trigger, WHOLE - named if part.share.rest else part.share.percent,
                        part.share.fixed)
