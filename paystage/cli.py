@@ -20,6 +20,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("doctor", help="check the settings and reach the configured services")
     db = commands.add_parser("db", help="the database schema")
     db.add_argument("action", choices=["upgrade", "status"])
+    export = commands.add_parser("export", help="a job's paper trail: every record, payment and message, in order")
+    export.add_argument("job", help="the job's reference, e.g. J-7K2Q")
+    export.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (Excel opens it) or json")
+    export.add_argument("--output", "-o", help="the file to write (default: standard output)")
     args = parser.parse_args(argv)
     world = None
     try:
@@ -59,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
         run_worker(settings)
     elif args.command == "db":
         return _db(settings, args.action)
+    elif args.command == "export":
+        return _export(settings, args.job, args.format, args.output)
     return 0
 
 
@@ -72,6 +78,34 @@ def _db(settings: Settings, action: str) -> int:
     else:
         waiting = pending(database)
         print("pending: " + ", ".join(waiting) if waiting else "the schema is up to date")
+    return 0
+
+
+def _export(settings: Settings, ref: str, form: str, output: str | None) -> int:
+    """Write job `ref`'s paper trail (core/export.py). The command line is the operator, who holds the database
+    itself: it reads any job by its reference, as the system (`system:cli`), never as one contractor; the words
+    are in the job's contractor's language, as `/export` in their chat gives them."""
+    from core.context import Actor
+    from core.errors import NotFound
+    from core.export import job_history, to_csv, to_json
+    from paystage.app import build_context
+    from storage.database import open_database, pending
+
+    if pending(open_database(settings.database_url)):
+        print("paystage: the database is not up to date: run `paystage db upgrade` first", file=sys.stderr)
+        return 1
+    try:
+        rows = job_history(build_context(settings), Actor.system("cli"), ref)
+    except NotFound:
+        print(f"paystage: there is no job {ref.strip()!r}", file=sys.stderr)
+        return 1
+    data = to_csv(rows) if form == "csv" else to_json(rows).encode("utf-8")
+    if output:
+        with open(output, "wb") as file:
+            file.write(data)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0
 
 

@@ -1,18 +1,37 @@
 """The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check.
 
+Behind the same signed link: the job's printable statement (/statement) and its calendar (/calendar.ics).
+
 A page is in its reader's language: the customer's for their job, the
 browser's where no job says whose page it is (a link that does not work).
 """
 
-from flask import Blueprint, current_app, render_template, request
+from urllib.parse import urlsplit
+
+from flask import Blueprint, Response, current_app, render_template, request
 
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
+from core.export import payments_received
+from core.ics import has_dates, job_calendar
 from core.links import NOT_VALID
-from core.status import Status
+from core.plan import TriggerKind
+from core.status import JobView, Status
 from core.views import job_view, price_history
 from core.wording.language import LANGUAGES, _, speaking
-from core.wording.words import STATES, format_day, format_phone, format_when, label, money, short_name, trigger_words
+from core.wording.words import (
+    STATES,
+    due_when,
+    format_day,
+    format_phone,
+    format_when,
+    label,
+    method_words,
+    money,
+    reason_words,
+    short_name,
+    trigger_words,
+)
 from storage.models import Job
 
 bp = Blueprint("pages", __name__)
@@ -61,10 +80,68 @@ def payment_page(token: str):
     options = [(option, pay_methods(view, option.amount, payments.bank_first_above))
                for option in pay_options(view)] if online else []
 
+    with speaking(view.language):
+        return render_template(
+            "payment.html", job=view, history=_price_changes(job, view), options=options, token=token,
+            returned=returned, payment_names=lambda milestones: ", ".join(short_name(m) for m in milestones),
+            calendar=has_dates(view), **_helpers(view))
+
+
+@bp.get("/p/<token>/statement")
+def statement(token: str):
+    """The job on paper: what it costs, the plan, every payment and refund, the totals; printed or saved as a
+    PDF by the browser (page.css's print styles: no buttons or links on paper, A4 and Letter margins)."""
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    try:
+        job = linked_job(token)
+    except NotFound as error:
+        return link_error(error)
+    view = job_view(job, ctx.clock())
+    with speaking(view.language):
+        received = [(format_day(moved.at, view), _("Refund") if moved.refund else _capital(method_words(moved.method)),
+                     money(view, moved.amount)) for moved in payments_received(job)]
+        return render_template("statement.html", job=view, history=_price_changes(job, view), received=received,
+                               token=token, today=format_day(view.now, view),
+                               # when each payment falls due, once the customer has the plan ("on Dec 20" says it)
+                               due=lambda m: due_when(m, view) if m.due_at and view.plan_sent
+                               and m.trigger.kind is not TriggerKind.DATE else "",
+                               **_helpers(view))
+
+
+@bp.get("/p/<token>/calendar.ics")
+def calendar(token: str):
+    """The job's events and payment due dates for the customer's calendar (core/ics.py), in their language."""
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    try:
+        job = linked_job(token)
+    except NotFound as error:
+        return link_error(error)
+    view = job_view(job, ctx.clock())
+    with speaking(view.language):
+        body = job_calendar(view, urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "paystage")
+    return Response(body, mimetype="text/calendar",
+                    headers={"Content-Disposition": f'attachment; filename="{view.ref}.ics"'})
+
+
+def _price_changes(job: Job, view: JobView) -> list:
+    """Each price change: its day in the customer's timezone, as every other date on the page ("Thu, Dec 10"),
+    the change, and its old and new totals. Within the customer's language."""
+    return [(format_day(change.at, view), change, money(view, change.old_total), money(view, change.new_total))
+            for change in price_history(job)]
+
+
+def _capital(words: str) -> str:
+    return words[:1].upper() + words[1:]
+
+
+def _helpers(view: JobView) -> dict:
+    """What the page and the statement say a job's parts with, in the language being spoken."""
+    now = view.now
+
     def named(m) -> tuple[str, str]:
         """A milestone's name and what it is tied to; said once when it has no name but its trigger."""
         name, tied_to = label(m), trigger_words(m, view)
-        return (name, tied_to) if name else (tied_to[:1].upper() + tied_to[1:], "")
+        return (name, tied_to) if name else (_capital(tied_to), "")
 
     def state(m) -> tuple[str, str]:
         """A milestone's state as a class for its colour and the words: due and overdue only while asked for."""
@@ -73,17 +150,10 @@ def payment_page(token: str):
             status = Status.OVERDUE if m.status is Status.OVERDUE else Status.DUE
         elif status in (Status.DUE, Status.OVERDUE):
             status = Status.UPCOMING
-        words = _(STATES[status])
-        return status.value.split()[0], words[:1].upper() + words[1:]
+        return status.value.split()[0], _capital(_(STATES[status]))
 
-    with speaking(view.language):
-        # the day in the customer's timezone, as every other date on the page ("Thu, Dec 10")
-        history = [(format_day(change.at, view), change, money(view, change.old_total),
-                    money(view, change.new_total)) for change in price_history(job)]
-        return render_template(
-            "payment.html", job=view, history=history, options=options, token=token, returned=returned,
-            money=lambda cents: money(view, cents), named=named, state=state,
-            payment_names=lambda milestones: ", ".join(short_name(m) for m in milestones),
-            when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
-            else _("not scheduled yet"),
-            phone=format_phone(view.business_phone, view))
+    return dict(
+        money=lambda cents: money(view, cents), named=named, state=state, reason=reason_words,
+        when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
+        else _("not scheduled yet"),
+        phone=format_phone(view.business_phone, view))

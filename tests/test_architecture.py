@@ -27,6 +27,7 @@ CORE_USE_CASES = {
     for name in (
         "access", "checkout", "dispatcher", "due", "events", "inbound", "jobs", "journal", "loop", "payment_accounts",
         "payments", "plans", "pricing", "provider_events", "relay", "reminders", "views",
+        "export",  # reads a job's audit records, payments and outbox in one transaction: its paper trail
     )
 }
 # Outside storage/, core/, the tests and the benchmarks: each database name a file may import, and why. Anything
