@@ -24,7 +24,16 @@ def main(argv: list[str] | None = None) -> int:
     export.add_argument("job", help="the job's reference, e.g. J-7K2Q")
     export.add_argument("--format", choices=["csv", "json"], default="csv", help="csv (Excel opens it) or json")
     export.add_argument("--output", "-o", help="the file to write (default: standard output)")
+    compliance = commands.add_parser("compliance", help="what a US A2P 10DLC campaign registration asks for, "
+                                     "from the texts customers really get")
+    compliance.add_argument("--business", default="Your business", help="the business name customers see")
+    compliance.add_argument("--phone", default="", help="the business's phone, as the HELP answer gives it")
     args = parser.parse_args(argv)
+    if args.command == "compliance":  # needs no settings: it renders templates for a sample job
+        from paystage.compliance import registration
+
+        print(registration(args.business, args.phone), end="")
+        return 0
     world = None
     try:
         env = environment()
