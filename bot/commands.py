@@ -45,6 +45,7 @@ from core.payments import record_payment
 from core.phones import to_e164
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.reach import reach
 from core.status import JobView
 from core.when import parse_when
 from core.wording import contractor_texts as texts
@@ -358,32 +359,34 @@ def run_plan(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def run_send(s: Services, actor: Actor, a: dict) -> Reply:
-    return Reply(texts.plan_sent(send_plan(s.ctx, actor, a["job"])))
+    job = send_plan(s.ctx, actor, a["job"])
+    return Reply(texts.plan_sent(job, reach(job, s.ctx.quiet_hours)))
 
 
 def run_done(s: Services, actor: Actor, a: dict) -> Reply:
     result = mark_event_done(s.ctx, actor, a["job"], a["event"])
     job = result.job
     owed = sum(m.open_amount for m in job.milestones if m.id in result.announced) if result.announced else None
-    return Reply(texts.event_done(job, result.event, owed))
+    return Reply(texts.event_done(job, result.event, owed, reach(job, s.ctx.quiet_hours)))
 
 
 def run_move(s: Services, actor: Actor, a: dict) -> Reply:
     result = reschedule_event(s.ctx, actor, a["job"], a["event"], when_of(s, actor, a["when"]))
-    return Reply(texts.event_moved(result.job, result.event))
+    return Reply(texts.event_moved(result.job, result.event, reach(result.job, s.ctx.quiet_hours)))
 
 
 def run_cancelevent(s: Services, actor: Actor, a: dict) -> Reply:
     target = destination(a.get("to", ""))
     result = cancel_event(s.ctx, actor, a["job"], a["event"], milestones_to=target or None)
-    return Reply(texts.event_cancelled(result.job, result.event, bool(result.announced)))
+    return Reply(texts.event_cancelled(result.job, result.event, bool(result.announced),
+                                       reach(result.job, s.ctx.quiet_hours)))
 
 
 def run_paid(s: Services, actor: Actor, a: dict) -> Reply:
     amount = money_of(actor, a["amount"])
     method = a.get("method") or "other"
     result = record_payment(s.ctx, actor, a["job"], amount, method)
-    return Reply(texts.payment_recorded(result.job, amount, method))
+    return Reply(texts.payment_recorded(result.job, amount, method, reach(result.job, s.ctx.quiet_hours)))
 
 
 def price_change_reply(s: Services, actor: Actor, ref: str, change: PriceChange) -> Reply:
@@ -412,7 +415,7 @@ def apply_change(s: Services, actor: Actor, kept: dict) -> Reply:
     change = PriceChange(kept["kind"], kept["description"], kept["amount"])
     view = apply_price_change(s.ctx, actor, kept["job"], change)
     job = job_status(s.ctx, actor, kept["job"])
-    return Reply(texts.price_applied(job, view.new_total))
+    return Reply(texts.price_applied(job, view.new_total, reach(job, s.ctx.quiet_hours)))
 
 
 def run_jobs(s: Services, actor: Actor, a: dict) -> Reply:

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from core.clock import Clock
 from core.links import PaymentLinks
+from core.quiet_hours import QuietHours
 from core.status import OVERDUE_AFTER
 
 
@@ -33,6 +34,7 @@ class Context:
     links: PaymentLinks
     defaults: Defaults = Defaults()
     reminders: ReminderPolicy = ReminderPolicy()
+    quiet_hours: QuietHours = QuietHours()  # the dispatcher's: what the contractor is told a text waits for
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from core.matching import match_name
 from core.money import format_money
 from core.payments import apply_payments
 from core.plan import TriggerKind
+from core.reach import reach
 from core.status import AmountChange, PriceChangeView
 from core.views import job_paid, job_view
 from core.wording import contractor_texts, customer_texts
@@ -100,8 +101,9 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
             _tell_customer(ctx, job, view, f"job:{job.id}:price:{record.id}", now)
             announce_due(ctx, job, now)
         if view.credit:
-            tell_contractor(job.contractor, job, "credit_owed", contractor_texts.credit_owed(job_view(job, now)),
-                            key=f"job:{job.id}:credit:{record.id}", now=now)
+            after = job_view(job, now)
+            tell_contractor(job.contractor, job, "credit_owed", contractor_texts.credit_owed(after, reach(
+                after, ctx.quiet_hours)), key=f"job:{job.id}:credit:{record.id}", now=now)
         return view
 
 

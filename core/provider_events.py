@@ -18,6 +18,7 @@ from core.context import Actor, Context
 from core.journal import audit, tell_contractor, text_customer
 from core.payment_accounts import account_ready
 from core.payments import record_payment, unapply_refund
+from core.reach import reach
 from core.views import job_view
 from core.wording import contractor_texts, customer_texts
 from storage.models import Checkout, Job, Payment, ProviderEvent, db
@@ -123,7 +124,7 @@ def _failed(ctx: Context, job: Job, checkout: Checkout | None, news: PaymentNews
                   customer_texts.bank_transfer_failed(view, checkout.amount, link),
                   key=f"checkout:{checkout.id}:failed", now=now)
     tell_contractor(job.contractor, job, "bank_transfer_failed",
-                    contractor_texts.bank_transfer_failed(view, checkout.amount),
+                    contractor_texts.bank_transfer_failed(view, checkout.amount, reach(view, ctx.quiet_hours)),
                     key=f"checkout:{checkout.id}:failed:notice", now=now)
     return FAILED
 

@@ -97,6 +97,7 @@ class JobView:
     item_ids: tuple[int, ...] = ()  # each line item's stored id, in the order of `items`: what a button names
     language: str = "en"  # the customer's: their texts and page are in it (core.wording.language)
     business_language: str = "en"  # the contractor's, from Telegram: what they are told is in it
+    opted_out_at: datetime | None = None  # when the customer replied STOP: no text reaches them until START
 
     @property
     def remaining(self) -> int:

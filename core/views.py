@@ -66,6 +66,7 @@ def job_view(job: Job, now: datetime) -> JobView:
         items=items,
         item_ids=tuple(line_id for line_id, _, _ in lines),
         language=customer.language,
+        opted_out_at=customer.opted_out_at,
         business_language=contractor.language,
     )
 

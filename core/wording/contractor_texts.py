@@ -20,18 +20,33 @@ from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
 
+from core.reach import Reach
 from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording.language import LANGUAGES, N_, NAMES, _, localized, speaking
 from core.wording.words import (
     OUR_LABELS,
     STATES,
     due_when,
+    format_day,
     format_when,
     method_words,
     money,
     plain_spaces,
     trigger_words,
 )
+
+
+def texted(job: JobView, reach: Reach, what: str) -> str:
+    """What became of a text to the customer carrying `what` ("the amount and the payment link"): sent, held
+    for their quiet hours until a time, or not sent at all because they replied STOP. Never "was texted"
+    when they were not (core/reach.py)."""
+    if reach.opted_out_at:
+        return _("Not texted: {customer} replied STOP on {day}; send them {what} another way.").format(
+            customer=job.customer_name, day=format_day(reach.opted_out_at, job), what=what)
+    if reach.held_until:
+        return _("{customer} will be texted {what} at {time} their time, after their quiet hours.").format(
+            customer=job.customer_name, what=what, time=format_when(reach.held_until, job))
+    return _("{customer} was texted {what}.").format(customer=job.customer_name, what=what)
 
 
 def in_contractors_language(text):
@@ -66,11 +81,11 @@ def payment_received(job: JobView, amount: int, method: str) -> str:
 
 
 @in_contractors_language
-def credit_owed(job: JobView) -> str:
+def credit_owed(job: JobView, reach: Reach) -> str:
     return _("{ref} {customer}: the new price {total} is below what was paid ({paid}). You owe a credit of "
-             "{credit}; the customer was told you will be in touch to settle it.").format(
-        ref=job.ref, customer=job.customer_name, total=money(job, job.total), paid=money(job, job.paid),
-        credit=money(job, job.credit))
+             "{credit}.").format(ref=job.ref, customer=job.customer_name, total=money(job, job.total),
+                                 paid=money(job, job.paid), credit=money(job, job.credit)) + " " + texted(
+        job, reach, _("that you will be in touch to settle it"))
 
 
 @in_contractors_language
@@ -113,10 +128,12 @@ def bank_transfer_started(job: JobView, amount: int) -> str:
 
 
 @in_contractors_language
-def bank_transfer_failed(job: JobView, amount: int) -> str:
+def bank_transfer_failed(job: JobView, amount: int, reach: Reach) -> str:
     return _("{ref} {customer}: the bank transfer of {amount} did not go through. Nothing was received; "
-             "{customer} was texted to pay again. {remaining} is still to be paid.").format(
-        ref=job.ref, customer=job.customer_name, amount=money(job, amount), remaining=money(job, job.remaining))
+             "{remaining} is still to be paid.").format(ref=job.ref, customer=job.customer_name,
+                                                        amount=money(job, amount),
+                                                        remaining=money(job, job.remaining)) + " " + texted(
+        job, reach, _("a link to pay again"))
 
 
 @in_contractors_language
@@ -431,29 +448,30 @@ def event_added(job: JobView, event: str) -> str:
     return _("Added {event} to {ref}.").format(event=event, ref=job.ref) + "\n\n" + job_card(job)
 
 
-def event_done(job: JobView, event: str, owed: int | None) -> str:
-    """`owed`: what fell due with it, and the customer was texted; None when nothing did."""
+def event_done(job: JobView, event: str, owed: int | None, reach: Reach) -> str:
+    """`owed`: what fell due with it, for which the customer is texted; None when nothing did."""
     said = [_("{event} is done.").format(event=event)]
     if owed is None:
         said.append(_("Nothing fell due with it."))
     else:
-        said.append(_("{amount} is now due: {customer} was texted the amount and the payment link.").format(
-            amount=money(job, owed), customer=job.customer_name))
+        said.append(_("{amount} is now due.").format(amount=money(job, owed)))
+        said.append(texted(job, reach, _("the amount and the payment link")))
     return " ".join(said) + "\n\n" + job_card(job)
 
 
-def event_moved(job: JobView, event: str) -> str:
+def event_moved(job: JobView, event: str, reach: Reach) -> str:
     said = [_("{event} moved.").format(event=event)]
     if job.plan_sent:
-        said.append(_("{customer} was told the new date.").format(customer=job.customer_name))
+        said.append(texted(job, reach, _("the new date")))
     return " ".join(said) + "\n\n" + job_card(job)
 
 
-def event_cancelled(job: JobView, event: str, announced: bool) -> str:
-    """`announced`: its payments fell due and the customer was texted."""
+def event_cancelled(job: JobView, event: str, announced: bool, reach: Reach) -> str:
+    """`announced`: its payments fell due, for which the customer is texted."""
     said = [_("{event} is cancelled.").format(event=event)]
     if announced:
-        said.append(_("Its payments are due now; the customer was texted."))
+        said.append(_("Its payments are due now."))
+        said.append(texted(job, reach, _("the amount and the payment link")))
     return " ".join(said) + "\n\n" + job_card(job)
 
 
@@ -477,10 +495,16 @@ def plan_preview(job: JobView) -> str:
                       plan_lines(job), "", _("Send it to {customer} by SMS?").format(customer=job.customer_name)])
 
 
-def plan_sent(job: JobView) -> str:
-    said = [_("Plan sent to {customer}.").format(customer=job.customer_name)]
-    if job.due_now_amount:
-        said.append(_("{amount} is due now; they got the link.").format(amount=money(job, job.due_now_amount)))
+def plan_sent(job: JobView, reach: Reach) -> str:
+    if reach.now:
+        said = [_("Plan sent to {customer}.").format(customer=job.customer_name)]
+        if job.due_now_amount:
+            said.append(_("{amount} is due now; they got the link.").format(amount=money(job, job.due_now_amount)))
+    else:
+        said = [_("The plan is final.")]
+        if job.due_now_amount:
+            said.append(_("{amount} is due now.").format(amount=money(job, job.due_now_amount)))
+        said.append(texted(job, reach, _("the plan and the payment link")))
     return " ".join(said) + "\n\n" + plan_lines(job)
 
 
@@ -506,12 +530,12 @@ def stored_name(label: str) -> str:
     return _(OUR_LABELS[label.casefold()]) if label.casefold() in OUR_LABELS else label
 
 
-def price_applied(job: JobView, total: int) -> str:
+def price_applied(job: JobView, total: int, reach: Reach) -> str:
     said = [_("Price of {ref} is now {total}.").format(ref=job.ref, total=money(job, total))]
     if not job.milestones:
         return said[0]
     if job.plan_sent:
-        said.append(_("{customer} was texted the new amounts.").format(customer=job.customer_name))
+        said.append(texted(job, reach, _("the new amounts")))
     return " ".join(said) + "\n\n" + plan_lines(job)
 
 
@@ -526,14 +550,14 @@ def dropped() -> str:
 # --- Payments -----------------------------------------------------------------------------------------------
 
 
-def payment_recorded(job: JobView, amount: int, method: str) -> str:
+def payment_recorded(job: JobView, amount: int, method: str, reach: Reach) -> str:
     said = [_("Recorded {amount} ({method}) on {ref}. Paid {paid} of {total}; remaining {remaining}.").format(
         amount=money(job, amount), method=method_words(method), ref=job.ref, paid=money(job, job.paid),
         total=money(job, job.total), remaining=money(job, job.remaining))]
     if job.credit:
         said.append(_("More than the price was paid: you owe a credit of {credit}.").format(
             credit=money(job, job.credit)))
-    said.append(_("{customer} gets a receipt.").format(customer=job.customer_name))
+    said.append(texted(job, reach, _("a receipt")))
     return " ".join(said)
 
 
