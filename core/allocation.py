@@ -19,9 +19,18 @@ One case the rule does not name: the price rises after every percentage
 milestone is paid. The extra has no open percentage to go to, so it comes
 back as `unplaced` and the caller adds a milestone for it: amounts never
 silently stop adding up.
+
+Another: money received that no milestone could take (paid beyond every
+milestone). Once the new amounts are written it goes to the open milestones
+(core.payments.apply_payments), and a milestone it pays in full keeps its
+amount from then on (rule 2). So the amounts are worked out as that money
+will leave them: recalculating again at the same total changes nothing.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from core.status import credit_of
 
 
 @dataclass(frozen=True)
@@ -42,7 +51,7 @@ class Slot:
 @dataclass(frozen=True)
 class Allocation:
     amounts: tuple[int, ...]
-    credit: int  # paid beyond the total, owed back to the customer
+    credit: int  # everything received beyond the total, owed back to the customer (core.status.credit_of)
     unplaced: int  # balance with no open percentage milestone to take it
 
     @property
@@ -68,8 +77,42 @@ def split(amount: int, weights: list[int]) -> list[int]:
     return parts
 
 
-def recalculate(total: int, slots: list[Slot]) -> Allocation:
-    """New amounts for every milestone when the total is `total`."""
+def recalculate(total: int, slots: list[Slot], unapplied: int = 0, order: Sequence[int] | None = None) -> Allocation:
+    """New amounts for every milestone when the total is `total`.
+
+    `unapplied` is money received on the job that no milestone holds (an overpayment); once the amounts are
+    written it goes to the open milestones in `order` (indices of `slots`; plan order if None), as
+    core.payments.apply_payments puts it. The amounts returned are a fixed point: with that money applied,
+    recalculating at the same total gives them again.
+    """
+    amounts, unplaced = _once(total, slots)
+    # A milestone that money pays in full then keeps the amount it was paid at (rule 2), and the others share the
+    # rest without it, which moves a cent when that amount came from rounding (issue 10: written 5 / 45,886 / 4,
+    # recalculated 5 / 45,885 / 5). So work the amounts out again with the money applied, until applying it
+    # changes nothing. A turn or two does it; the bound is only a guard.
+    order = range(len(slots)) if order is None else order
+    for _turn in range(len(slots) + 1 if unapplied > 0 else 0):
+        paid = _fill(amounts, [s.paid for s in slots], unapplied, order)
+        again, unplaced = _once(total, [Slot(s.percent, s.fixed, a, p) for s, a, p in zip(slots, amounts, paid)])
+        if again == amounts:
+            break
+        amounts = again
+    return Allocation(amounts, credit_of(sum(s.paid for s in slots) + unapplied, total), unplaced)
+
+
+def _fill(amounts: Sequence[int], paid: list[int], money: int, order: Sequence[int]) -> list[int]:
+    """What is paid on each milestone once `money` goes to the open ones in `order`, each filled in turn."""
+    paid = list(paid)
+    for i in order:
+        take = min(money, amounts[i] - paid[i])
+        if take > 0:
+            paid[i] += take
+            money -= take
+    return paid
+
+
+def _once(total: int, slots: list[Slot]) -> tuple[tuple[int, ...], int]:
+    """The rule, once, on what is paid now: the amounts, and what no open percentage milestone can take."""
     frozen = {i: s.amount for i, s in enumerate(slots) if s.settled}
     while True:
         amounts = dict(frozen)
@@ -90,9 +133,4 @@ def recalculate(total: int, slots: list[Slot]) -> Allocation:
             break
         frozen.update((i, slots[i].paid) for i in short)
     unplaced = 0 if shared else left
-    paid = sum(s.paid for s in slots)
-    return Allocation(
-        amounts=tuple(amounts[i] for i in range(len(slots))),
-        credit=max(paid - total, 0),
-        unplaced=unplaced,
-    )
+    return tuple(amounts[i] for i in range(len(slots))), unplaced

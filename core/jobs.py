@@ -7,7 +7,7 @@ from core import regional
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput, NotFound
 from core.journal import audit
-from core.money import MAX_MAJOR_UNITS, minor_units
+from core.money import MAX_MAJOR_UNITS, format_money, minor_units
 from core.phones import to_e164
 from core.status import JobView
 from core.views import job_view
@@ -93,7 +93,7 @@ def create_job(ctx: Context, actor: Actor, *, customer_name: str, phone: str, ti
         raise InvalidInput(_("The job needs a title. Example: Kitchen countertops"))
     if not items:
         raise InvalidInput(_("The job needs a price: a total or at least one line item. Example: $4,000"))
-    _check_amounts(items, contractor.currency)
+    check_amounts(items, contractor.currency, contractor.locale)
     e164 = to_e164(phone, ctx.defaults.region)
     now = ctx.clock()
     with db.atomic():
@@ -160,13 +160,23 @@ def jobs_on_phone(ctx: Context, phone: str) -> list[JobView]:
     return [job_view(job, now) for job in jobs]
 
 
-def _check_amounts(items: list[Item], currency: str) -> None:
+def check_amounts(items: list[Item], currency: str, locale: str) -> None:
+    """Line items a job is created with or given (core.pricing): each more than zero and at most the cap, and so
+    is their total (check_total)."""
     limit = MAX_MAJOR_UNITS * 10 ** minor_units(currency)
     for item in items:
         if not 0 < item.amount <= limit:
             raise InvalidInput(_("{item}: an amount must be more than zero and at most {most} {currency}.").format(
                 item=repr(item.description), most=f"{MAX_MAJOR_UNITS:,}", currency=currency))
-    if sum(i.amount for i in items) > limit:
+    check_total(sum(i.amount for i in items), currency, locale)
+
+
+def check_total(total: int, currency: str, locale: str) -> None:
+    """A job's price, when it is created and after every change of price: more than zero, at most the cap."""
+    if total <= 0:
+        raise InvalidInput(_("The job's total would be {total}; it must be more than zero.").format(
+            total=format_money(total, currency, locale)))
+    if total > MAX_MAJOR_UNITS * 10 ** minor_units(currency):
         raise InvalidInput(_("The job's total is more than {most} {currency}; that cannot be right.").format(
             most=f"{MAX_MAJOR_UNITS:,}", currency=currency))
 

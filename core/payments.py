@@ -6,6 +6,7 @@ A provider's reference makes recording idempotent: a retried webhook finds
 the payment it already recorded.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -80,9 +81,7 @@ def apply_payments(job: Job, now: datetime, first: Milestone | None = None) -> l
     """
     applied_by_payment = _applied(job)
     refunded = _refunded(job)
-    milestones = sorted(Milestone.select().where(Milestone.job == job),
-                        key=lambda m: (first is None or m.id != first.id, not (m.due_at and m.due_at <= now),
-                                       m.position))
+    milestones = payment_order(Milestone.select().where(Milestone.job == job), now, first)
     applied = []
     for payment in Payment.select().where(Payment.job == job, Payment.refund_of.is_null()).order_by(Payment.id):
         rest = payment.amount - refunded.get(payment.id, 0) - applied_by_payment.get(payment.id, 0)
@@ -96,6 +95,12 @@ def apply_payments(job: Job, now: datetime, first: Milestone | None = None) -> l
             rest -= take
             applied.append((m.label, take))
     return applied
+
+
+def payment_order(milestones: Iterable[Milestone], now: datetime, first: Milestone | None = None) -> list[Milestone]:
+    """The order money goes to a job's milestones (apply_payments): the one named, those due, then the rest."""
+    return sorted(milestones, key=lambda m: (first is None or m.id != first.id, not (m.due_at and m.due_at <= now),
+                                             m.position))
 
 
 def unapply_refund(ctx: Context, actor: Actor, job: Job, payment: Payment, *, refunded_in_all: int) -> int:

@@ -14,11 +14,11 @@ from core.allocation import Allocation, Slot, recalculate
 from core.context import Actor, Context
 from core.due import announce_due
 from core.errors import InvalidInput
-from core.jobs import load_job, require_active
+from core.jobs import Item, check_amounts, check_total, load_job, require_active
 from core.journal import audit, tell_contractor, text_customer
 from core.matching import match_name
 from core.money import format_money
-from core.payments import apply_payments
+from core.payments import apply_payments, payment_order
 from core.plan import TriggerKind
 from core.reach import reach
 from core.status import AmountChange, PriceChangeView
@@ -73,7 +73,7 @@ def preview_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChan
     with db.atomic():
         job = load_job(actor, ref)
         require_active(job)
-        return _work_out(job, change).view
+        return _work_out(job, change, ctx.clock()).view
 
 
 def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange) -> PriceChangeView:
@@ -82,7 +82,7 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
     with db.atomic():
         job = load_job(actor, ref, lock=True)
         require_active(job)
-        plan = _work_out(job, change)
+        plan = _work_out(job, change, now)
         LineItem.delete().where(LineItem.job == job).execute()
         for position, (description, amount) in enumerate(plan.items):
             LineItem.create(job=job, position=position, description=description, amount=amount)
@@ -107,25 +107,37 @@ def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange
         return view
 
 
-def _work_out(job: Job, change: PriceChange) -> _Plan:
+def _work_out(job: Job, change: PriceChange, now: datetime) -> _Plan:
     items = [(i.description, i.amount) for i in job.line_items.order_by(LineItem.position)]
-    money = partial(format_money, currency=job.currency, locale=job.locale)
-    new_items, reason = _changed_items(items, change, money)
+    new_items, reason = _changed_items(items, change, job.currency, job.locale)
     old_total, new_total = sum(a for _d, a in items), sum(a for _d, a in new_items)
+    check_total(new_total, job.currency, job.locale)  # the same bounds as a new job's
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
-    slots = [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones]
-    # without a plan there is nothing to recalculate: the price simply changes
-    allocation = recalculate(new_total, slots) if slots else Allocation((), 0, 0)
+    paid = job_paid(job)
+    allocation = _recalculate(milestones, new_total, paid, now)
     changes = [AmountChange(m.label, m.amount, new, m.paid) for m, new in zip(milestones, allocation.amounts)]
     if allocation.unplaced:
         changes.append(AmountChange(EXTRA_LABEL, 0, allocation.unplaced, 0))
-    view = PriceChangeView(reason=reason, old_total=old_total, new_total=new_total, paid=job_paid(job),
-                           changes=tuple(changes), credit=allocation.credit)
+    # its credit is the job view's (core.status.credit_of): all that was received beyond the new total
+    view = PriceChangeView(reason=reason, old_total=old_total, new_total=new_total, paid=paid, changes=tuple(changes))
     return _Plan(new_items, milestones, allocation, view)
 
 
-def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> tuple[list[tuple[str, int]], str]:
+def _recalculate(milestones: list[Milestone], total: int, paid: int, now: datetime) -> Allocation:
+    """The milestones' amounts at `total`, `paid` having been received on the job in all."""
+    if not milestones:  # without a plan there is nothing to recalculate: the price simply changes
+        return Allocation((), 0, 0)
+    # what no milestone holds yet goes to the open ones once the amounts are written (apply_payments, in its order)
+    unapplied = max(paid - sum(m.paid for m in milestones), 0)
+    index = {m.id: i for i, m in enumerate(milestones)}
+    order = [index[m.id] for m in payment_order(milestones, now)]
+    return recalculate(total, [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones], unapplied, order)
+
+
+def _changed_items(items: list[tuple[str, int]], change: PriceChange, currency: str,
+                   locale: str) -> tuple[list[tuple[str, int]], str]:
     """The line items after the change, and the change in words."""
+    money = partial(format_money, currency=currency, locale=locale)
     total = sum(a for _d, a in items)
     names = [d for d, _a in items]
     if change.kind == "total":
@@ -139,6 +151,7 @@ def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> 
         description = " ".join(change.description.split())
         if not description:
             raise InvalidInput(_("The new line item needs a description. Example: /add J-7K2Q Undermount sink, $350"))
+        check_amounts([Item(description, change.amount)], currency, locale)
         return items + [(description[:200], change.amount)], f"Added: {description} {money(change.amount)}"
     index = names.index(match_name(change.description, names, noun="line item"))
     described, old = items[index]
@@ -149,6 +162,7 @@ def _changed_items(items: list[tuple[str, int]], change: PriceChange, money) -> 
         return items[:index] + items[index + 1:], f"Removed: {described} ({money(old)})"
     if change.amount == old:
         raise InvalidInput(_("{item} already costs {price}.").format(item=described, price=money(old)))
+    check_amounts([Item(described, change.amount)], currency, locale)
     return items[:index] + [(described, change.amount)] + items[index + 1:], \
         f"Changed: {described} {money(old)} -> {money(change.amount)}"
 

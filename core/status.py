@@ -38,6 +38,12 @@ def milestone_status(amount: int, paid: int, due_at: datetime | None, now: datet
     return Status.DUE
 
 
+def credit_of(paid: int, total: int) -> int:
+    """The customer's credit (docs/design.md, "Credit"): every payment received on the job beyond its total, owed
+    back to them. Money no milestone could take counts: it was received. The one definition, for every view."""
+    return max(paid - total, 0)
+
+
 @dataclass(frozen=True)
 class EventView:
     name: str
@@ -105,7 +111,7 @@ class JobView:
 
     @property
     def credit(self) -> int:
-        return max(self.paid - self.total, 0)
+        return credit_of(self.paid, self.total)
 
     @property
     def due_now(self) -> tuple[MilestoneView, ...]:
@@ -144,6 +150,11 @@ class PriceChangeView:
     reason: str  # what changed, in words: "Added: Undermount sink $350.00"
     old_total: int
     new_total: int
-    paid: int
+    paid: int  # every payment received on the job, as JobView.paid
     changes: tuple[AmountChange, ...] = field(default=())
-    credit: int = 0
+
+    @property
+    def credit(self) -> int:
+        """What the job's view will say once the change is applied: the same definition, so the preview, the audit
+        record and both sides' messages agree."""
+        return credit_of(self.paid, self.new_total)

@@ -177,3 +177,68 @@ def test_recalculating_twice_gives_the_same_result_as_once(case):
     again = recalculate(total, [Slot(s.percent, s.fixed, a, s.paid) for s, a in zip(slots, once.amounts)])
     assert again.amounts == once.amounts
     assert again.credit == once.credit
+
+
+# --- money no milestone holds (paid beyond every milestone) -----------------------------------
+
+def applied(slots, amounts, unapplied, due):
+    """What core.payments.apply_payments makes of a price change: the new amounts written, the milestone for an
+    unplaced balance added (due now), and the money no milestone held put on the open ones, those due first, each
+    filled in turn. Returns the slots, the money still unapplied and the order of payment."""
+    slots = [Slot(s.percent, s.fixed, a, s.paid) for s, a in zip(slots, amounts)]
+    due = list(due)
+    if len(amounts) > len(slots):  # the unplaced balance
+        slots.append(Slot(None, amounts[-1], amounts[-1], 0))
+        due.append(True)
+    order = sorted(range(len(slots)), key=lambda i: (not due[i], i))
+    paid = [s.paid for s in slots]
+    for i in order:
+        take = min(unapplied, slots[i].amount - paid[i])
+        if take > 0:
+            paid[i] += take
+            unapplied -= take
+    return [Slot(s.percent, s.fixed, s.amount, p) for s, p in zip(slots, paid)], unapplied, order
+
+
+@st.composite
+def overpaid_plans(draw):
+    """A plan, a new total, money received that no milestone holds, and which milestones are due. Mostly as it
+    happens (every milestone paid in full and more on top), sometimes with open milestones too."""
+    slots, total = draw(plans())
+    if draw(st.booleans()):
+        slots = [Slot(s.percent, s.fixed, s.amount, s.amount) for s in slots]
+    unapplied = draw(st.integers(1, max(1, sum(s.amount for s in slots))))
+    due = draw(st.lists(st.booleans(), min_size=len(slots), max_size=len(slots)))
+    return slots, total, unapplied, due
+
+
+# issue 10: a plan "$329.87 now, 0.01%, 99.98%, 0.01% on dates" on $329.87, $360.28 paid, a $458.95 line item
+# added. The overpayment fully paid the 0.01% milestone at 5 cents, a rounded amount; frozen there, a second
+# recalculation at the same total split the rest 45,885 / 5 where the first had written 45,886 / 4.
+REPRO = ([Slot(None, 32_987, 32_987, 32_987), Slot(1, None), Slot(9_998, None), Slot(1, None)], 78_882, 3_041,
+         [True, False, False, False])
+
+
+@settings(max_examples=400, deadline=None)
+@given(overpaid_plans())
+@example(REPRO)
+def test_recalculating_at_the_same_total_after_the_overpayment_is_applied_changes_nothing(case):
+    slots, total, unapplied, due = case
+    order = sorted(range(len(slots)), key=lambda i: (not due[i], i))
+    once = recalculate(total, slots, unapplied, order)
+    written = once.amounts + ((once.unplaced,) if once.unplaced else ())
+    after, left, order_after = applied(slots, written, unapplied, due)
+    again = recalculate(total, after, left, order_after)
+    assert again.amounts == written and again.unplaced == 0
+    assert again.credit == once.credit
+
+
+def test_the_overpayment_repro_is_written_as_a_second_recalculation_would_leave_it():
+    slots, total, unapplied, _due = REPRO
+    assert recalculate(total, slots, unapplied).amounts == (32_987, 5, 45_885, 5)
+
+
+def test_credit_counts_money_no_milestone_holds():
+    # $100.00, one milestone, $110.00 paid ($10.00 of it on no milestone), price -> $50.00: $60.00 is owed back
+    result = recalculate(5_000, [Slot(10_000, None, 10_000, 10_000)], unapplied=1_000)
+    assert result.amounts == (10_000,) and result.credit == 6_000

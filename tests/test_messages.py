@@ -110,12 +110,12 @@ def worst_job(currency="USD", locale="en_US", count=10) -> JobView:
 
 
 def price_change(j: JobView, credit: int = 0) -> PriceChangeView:
-    """The job's price up by 1%, every open milestone with it."""
+    """The job's price up by 1%, every open milestone with it; with a credit, that much more was paid."""
+    new_total = j.total + j.total // 100
     return PriceChangeView(
         reason="Added: Undermount sink, faucet hole drilling and extra backsplash tiles",
-        old_total=j.total, new_total=j.total + j.total // 100, paid=j.paid,
+        old_total=j.total, new_total=new_total, paid=new_total + credit if credit else j.paid,
         changes=tuple(AmountChange(m.label, m.amount, m.amount + m.amount // 100, m.paid) for m in j.milestones),
-        credit=credit,
     )
 
 
@@ -128,7 +128,7 @@ TEMPLATES = {
     "receipt": lambda j, link: messages.receipt(j, BIGGEST, "bank transfer", link),
     "receipt_credit": lambda j, link: messages.receipt(replace(j, paid=BIGGEST + 50_000), BIGGEST, "card", link),
     "plan_changed": lambda j, link: messages.plan_changed(j, price_change(j), link),
-    "plan_changed_credit": lambda j, link: messages.plan_changed(j, price_change(j, credit=j.total), link),
+    "plan_changed_credit": lambda j, link: messages.plan_changed(j, price_change(j, credit=j.total // 100), link),
     "credit_owed": lambda j, link: messages.credit_owed(replace(j, paid=BIGGEST, total=BIGGEST - 12_345)),
     "event_moved": lambda j, link: messages.event_moved(j, j.events[0]),
     "bank_transfer_failed": lambda j, link: messages.bank_transfer_failed(j, BIGGEST, link),
@@ -497,8 +497,9 @@ def test_plan_changed_marks_a_partly_paid_milestone_that_is_now_complete():
 def test_plan_changed_mentions_the_credit_when_more_was_paid():
     change = PriceChangeView(
         reason="New total", old_total=400_000, new_total=180_000, paid=200_000,
-        changes=(AmountChange("Installation", 200_000, 0, 0),), credit=20_000,
+        changes=(AmountChange("Installation", 200_000, 0, 0),),
     )
+    assert change.credit == 20_000  # paid beyond the new total, as a job's view says it
     text = messages.plan_changed(job(total=180_000, paid=200_000), change, LINK)
     assert "- Installation: $2,000.00 -> $0.00" in text
     assert "Your credit: $200.00; we will be in touch to settle it." in text
