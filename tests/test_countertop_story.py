@@ -32,7 +32,8 @@ def test_sending_the_plan_texts_the_customer_once(ctx, contractor, countertop_jo
     [(_, _, consent), (channel, kind, body)] = outbox()  # the business's first text to Dana: who, why, STOP
     assert (channel, kind) == ("sms", "plan")
     assert "$1,000.00" in body and "$2,000.00" in body and "https://pay.example/p/" in body
-    assert consent.startswith("Granite & Co: Hi Dana, you will get texts from us") and "Reply STOP to opt out" in consent
+    assert consent.startswith("Granite & Co: Hi Dana, you will get texts from us")
+    assert "Reply STOP to opt out" in consent
 
 
 def test_before_payment_falls_due_a_day_before_its_event(ctx, clock, contractor, countertop_job, outbox, utc):
