@@ -6,6 +6,7 @@ A page is in its reader's language: the customer's for their job, the
 browser's where no job says whose page it is (a link that does not work).
 """
 
+from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, render_template, request
@@ -87,16 +88,25 @@ def payment_page(token: str):
             calendar=has_dates(view), **_helpers(view))
 
 
+def on_a_link(page):
+    """A page behind a payment link, given the linked job and its view now; a bad link gets the link's error."""
+
+    @wraps(page)
+    def answer(token: str):
+        try:
+            job = linked_job(token)
+        except NotFound as error:
+            return link_error(error)
+        return page(token, job, job_view(job, current_app.config["PAYSTAGE_CONTEXT"].clock()))
+
+    return answer
+
+
 @bp.get("/p/<token>/statement")
-def statement(token: str):
+@on_a_link
+def statement(token: str, job: Job, view: JobView):
     """The job on paper: what it costs, the plan, every payment and refund, the totals; printed or saved as a
     PDF by the browser (page.css's print styles: no buttons or links on paper, A4 and Letter margins)."""
-    ctx = current_app.config["PAYSTAGE_CONTEXT"]
-    try:
-        job = linked_job(token)
-    except NotFound as error:
-        return link_error(error)
-    view = job_view(job, ctx.clock())
     with speaking(view.language):
         received = [(format_day(moved.at, view), _("Refund") if moved.refund else _capital(method_words(moved.method)),
                      money(view, moved.amount)) for moved in payments_received(job)]
@@ -109,14 +119,9 @@ def statement(token: str):
 
 
 @bp.get("/p/<token>/calendar.ics")
-def calendar(token: str):
+@on_a_link
+def calendar(token: str, job: Job, view: JobView):
     """The job's events and payment due dates for the customer's calendar (core/ics.py), in their language."""
-    ctx = current_app.config["PAYSTAGE_CONTEXT"]
-    try:
-        job = linked_job(token)
-    except NotFound as error:
-        return link_error(error)
-    view = job_view(job, ctx.clock())
     with speaking(view.language):
         body = job_calendar(view, urlsplit(current_app.config["PUBLIC_BASE_URL"]).hostname or "paystage")
     return Response(body, mimetype="text/calendar",
