@@ -8,12 +8,11 @@ the job's region. Every text starts with the business name, so the customer
 knows who is writing, and carries the job's reference.
 """
 
-from functools import wraps
 
 from core.plan import TriggerKind
 from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording.fitting import Squeeze, clip, fit
-from core.wording.language import _, speaking
+from core.wording.language import _, in_language_of
 from core.wording.words import (
     business,
     credit,
@@ -37,16 +36,7 @@ from core.wording.words import (
     trigger_words,
 )
 
-
-def in_customers_language(text):
-    """`text(job, ...)` written in the language of the job's customer."""
-
-    @wraps(text)
-    def written(job: JobView, *args, **kwargs) -> str:
-        with speaking(job.language):
-            return text(job, *args, **kwargs)
-
-    return written
+in_customers_language = in_language_of("language")  # text(job, ...) in the language of the job's customer
 
 
 def help_line() -> str:

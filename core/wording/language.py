@@ -20,7 +20,7 @@ import io
 import unicodedata
 from contextlib import contextmanager
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, wraps
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -59,6 +59,21 @@ def speaking(language: str | None):
         yield
     finally:
         _speaking.reset(token)
+
+
+def in_language_of(reader: str):
+    """A decorator: `text(job, ...)` is written in the language the job names as `reader`'s ("language", the
+    customer's; "business_language", the contractor's)."""
+
+    def decorate(text):
+        @wraps(text)
+        def written(job, *args, **kwargs) -> str:
+            with speaking(getattr(job, reader)):
+                return text(job, *args, **kwargs)
+
+        return written
+
+    return decorate
 
 
 def current() -> str:
