@@ -35,6 +35,7 @@ BUTTONS = {  # the data each button under the bot's messages carries, and what a
     rf"^job:({REF})$": handlers.job_button,
     rf"^link:({REF})$": handlers.link_button,
     rf"^done:({REF}):e(\d{{1,18}})$": handlers.done_button,  # an event's id, not its place in a list
+    rf"^doneanyway:({REF}):e(\d{{1,18}})$": handlers.done_anyway_button,  # /done asked: an earlier event is open
     rf"^lang:({REF}):([a-z]{{2}})$": handlers.language_button,  # the language the customer's texts are to be in
 }
 # what the bot keeps across restarts: where each guided conversation stands, and each user's pending answers
@@ -60,19 +61,20 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
     app.bot_data["services"] = replace(services, bot=app.bot)  # its @username makes /invite's t.me link
 
     guided = ConversationHandler(
-        entry_points=[CommandHandler(GUIDED, handlers.entry),
+        entry_points=[CommandHandler("start", handlers.start),  # a new contractor is asked their business's name
+                      CommandHandler(GUIDED, handlers.entry),
                       CallbackQueryHandler(handlers.ask_button, pattern=rf"^ask:(\w+):({REF})$")],
         states={handlers.ASKING: [MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.answer),
                                   CallbackQueryHandler(handlers.answer, pattern=r"^ans:")]},
-        fallbacks=[CommandHandler("cancel", handlers.cancel)],
+        fallbacks=[CommandHandler("cancel", handlers.cancel), CommandHandler("skip", handlers.skip)],
         allow_reentry=True,  # a new command in the middle of questions starts over
         name="guided",
         persistent=persistence is not None,
     )
     app.add_handler(MessageHandler(filters.REPLY & filters.TEXT & ~filters.COMMAND, handlers.relay_reply), group=-1)
-    app.add_handler(CommandHandler("start", handlers.start))
     app.add_handler(guided)
     app.add_handler(CommandHandler("cancel", handlers.cancel))
+    app.add_handler(CommandHandler("skip", handlers.skip))
     for pattern, callback in BUTTONS.items():
         app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(CallbackQueryHandler(handlers.stale_button))  # whatever no pattern above matched

@@ -26,7 +26,8 @@ from typing import Any, Callable
 from core.access import OWNER, RETURNING, invite, join
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput, NotFound
-from core.events import add_event, cancel_event, mark_event_done, reschedule_event
+from core.events import add_event, cancel_event, mark_event_done, open_before, reschedule_event
+from core.export import job_history, to_csv
 from core.jobs import (
     Item,
     contractor_by_telegram,
@@ -46,13 +47,14 @@ from core.phones import to_e164
 from core.plans import send_plan, set_plan
 from core.pricing import PriceChange, apply_price_change, preview_price_change
 from core.reach import reach
-from core.status import JobView
+from core.status import EventView, JobView
 from core.when import parse_when
 from core.wording import contractor_texts as texts
 from core.wording.contractor_texts import (
     ASK_ADDED,
     ASK_ADDED_AMOUNT,
     ASK_AMOUNT_PAID,
+    ASK_BUSINESS,
     ASK_CANCELLED,
     ASK_CUSTOMER,
     ASK_DONE,
@@ -89,9 +91,11 @@ MAX_BUTTON_DATA = 64  # bytes of callback data Telegram carries; a longer one fa
 
 @dataclass
 class Reply:
-    text: str
+    text: str  # a document's caption, when it carries one
     buttons: Buttons = field(default_factory=list)
     keep: dict = field(default_factory=dict)  # pending confirmations: token -> what the button applies
+    document: tuple[str, bytes] | None = None  # a file sent with `text` as its caption: (filename, its bytes)
+    asking: str = ""  # the command whose first question `text` ends with (a new contractor's /start): answers go to it
 
 
 @dataclass(frozen=True)
@@ -141,6 +145,8 @@ class Command:
     run: Callable[[Services, Actor, dict], Reply]
     questions: tuple[Question, ...] = ()
     parse: Callable[[Services, Actor, str], dict] = lambda s, a, args: {}
+    # what /skip says and does while its questions are asked; None: they cannot be skipped
+    skip: Callable[[Services, Actor, dict], Reply] | None = None
 
 
 # --- answers -----------------------------------------------------------------------------------------------------
@@ -305,17 +311,28 @@ JOB = Question("job", ASK_JOB, job_choices, check_job)
 
 
 def run_start(s: Services, actor: Actor, a: dict) -> Reply:
-    return Reply("")  # handled in bot.handlers: it needs the Telegram user, not an actor (see run_join)
+    """The answer to a new contractor's question at /start (run_join asks it): their business's name, as
+    /profile name sets it. /start itself is handled in bot.handlers: it needs the Telegram user, not an actor."""
+    c = update_profile(s.ctx, actor, "business_name", a["business"])
+    return Reply(texts.business_named(c.business_name))
+
+
+def skip_start(s: Services, actor: Actor, a: dict) -> Reply:
+    """/skip at /start's question: the name they registered with (their Telegram name) stays."""
+    return Reply(texts.business_kept(contractor_of(actor).business_name))
 
 
 def run_join(s: Services, telegram_id: int, name: str, code: str, language: str | None = None) -> Reply:
     """/start, or /start CODE from an invite link: let the Telegram user in, or say how to get in. `language`:
-    what their Telegram app speaks, when it says (kept for what they are told later)."""
+    what their Telegram app speaks, when it says (kept for what they are told later). Someone who has just
+    registered, with `name` (their Telegram name), is asked what their business is called: /start's question."""
     joined = join(s.ctx, telegram_id=telegram_id, name=name, code=code, allowed_ids=s.allowed_ids or frozenset())
     if language:
         note_language(joined.contractor, language)
+    new = joined.via != RETURNING
     return Reply(texts.welcome(joined.contractor.business_name, owner=joined.via == OWNER,
-                               invite_unused=joined.via == RETURNING and bool(code.strip())))
+                               invite_unused=joined.via == RETURNING and bool(code.strip()), ask_name=new),
+                 asking="start" if new else "")
 
 
 def contractor_speaking(telegram_id: int, language: str | None):
@@ -364,7 +381,29 @@ def run_send(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def run_done(s: Services, actor: Actor, a: dict) -> Reply:
-    result = mark_event_done(s.ctx, actor, a["job"], a["event"])
+    """/done: the event named, unless an event scheduled before it is still to happen; then it is asked once,
+    with a button that marks it done anyway (doneanyway:REF:eID), and nothing changes until it is tapped."""
+    job = job_status(s.ctx, actor, a["job"])
+    if job.state == "active":  # a cancelled job: mark_event_done says so
+        open_events = [e for e in job.events if e.state == "scheduled"]
+        name = match_event(a["event"], [e.name for e in open_events])
+        event = next(e for e in open_events if e.name == name)
+        if asked := done_out_of_order(job, event):
+            return asked
+    return mark_done(s, actor, job.ref, a["event"])
+
+
+def done_out_of_order(job: JobView, event: EventView) -> Reply | None:
+    """The question /done asks of an event done before an earlier one (core.events.open_before), or None."""
+    earlier = open_before(job, event)
+    if not earlier:
+        return None
+    return Reply(texts.done_out_of_order(event.name, [e.name for e in earlier]),
+                 [[(texts.button("done_anyway", event=event.name), f"doneanyway:{job.ref}:e{event.id}")]])
+
+
+def mark_done(s: Services, actor: Actor, ref: str, name: str) -> Reply:
+    result = mark_event_done(s.ctx, actor, ref, name)
     job = result.job
     owed = sum(m.open_amount for m in job.milestones if m.id in result.announced) if result.announced else None
     return Reply(texts.event_done(job, result.event, owed, reach(job, s.ctx.quiet_hours)))
@@ -445,15 +484,18 @@ def run_job(s: Services, actor: Actor, a: dict) -> Reply:
     return job_card_reply(s, actor, a["job"])
 
 
-def done_by_id(s: Services, actor: Actor, ref: str, event_id: int) -> Reply:
-    """An event's "done" on a job card: the event the button names by its id, if it is this job's and still to do."""
+def done_by_id(s: Services, actor: Actor, ref: str, event_id: int, *, anyway: bool = False) -> Reply:
+    """An event's "done" on a job card: the event the button names by its id, if it is this job's and still to do;
+    asked first when an earlier event is still to happen, as /done asks. `anyway`: the button of that question
+    ("Mark Removal done anyway"), which marks it done."""
     job = job_status(s.ctx, actor, ref)
     event = next((e for e in job.events if e.id == event_id), None)
     if event is None:
         raise NotFound(texts.event_gone())
     if event.state != "scheduled":
         raise Conflict(texts.event_over(event.name, event.state))
-    return run_done(s, actor, {"job": job.ref, "event": event.name})
+    asked = None if anyway or job.state != "active" else done_out_of_order(job, event)
+    return asked or mark_done(s, actor, job.ref, event.name)
 
 
 def run_language(s: Services, actor: Actor, ref: str, language: str) -> Reply:
@@ -465,6 +507,13 @@ def run_language(s: Services, actor: Actor, ref: str, language: str) -> Reply:
 def run_link(s: Services, actor: Actor, a: dict) -> Reply:
     job = job_status(s.ctx, actor, a["job"])
     return Reply(texts.payment_link(job, s.ctx.links.url(job.ref, s.ctx.clock())))
+
+
+def run_export(s: Services, actor: Actor, a: dict) -> Reply:
+    """/export: the job's paper trail (core.export.job_history) as a CSV file, REF.csv."""
+    rows = job_history(s.ctx, actor, a["job"])
+    job = job_status(s.ctx, actor, a["job"])
+    return Reply(texts.export_caption(job), document=(f"{job.ref}.csv", to_csv(rows)))
 
 
 def run_payments(s: Services, actor: Actor, a: dict) -> Reply:
@@ -545,8 +594,10 @@ def read_profile(text: str, usage: str) -> dict:
     return {"field": field_name, "value": need(value, usage)}
 
 
-def command(name: str, usage: str, summary: str, run, questions=(), read=None, *, ref: bool = True) -> Command:
-    """A command whose one-line form is `usage`: a job reference first (when `ref`), then what `read` reads."""
+def command(name: str, usage: str, summary: str, run, questions=(), read=None, *, ref: bool = True,
+            skip=None) -> Command:
+    """A command whose one-line form is `usage`: a job reference first (when `ref`), then what `read` reads;
+    `skip`, what /skip does while its questions are asked (None: they cannot be skipped)."""
 
     def parse(s: Services, actor: Actor, args: str) -> dict:
         answers = {}
@@ -554,11 +605,13 @@ def command(name: str, usage: str, summary: str, run, questions=(), read=None, *
             answers["job"], args = split_ref(s, actor, args, usage)
         return {**answers, **(read(args, usage) if read else {})}
 
-    return Command(name, usage, summary, run, tuple(questions), parse)
+    return Command(name, usage, summary, run, tuple(questions), parse, skip)
 
 
 COMMANDS: dict[str, Command] = {c.name: c for c in [
-    command("start", USAGES["start"], texts.SUMMARIES["start"], run_start, ref=False),
+    # asked only by run_join, of someone who has just registered: /start in one line is handled in bot.handlers
+    command("start", USAGES["start"], texts.SUMMARIES["start"], run_start, [Question("business", ASK_BUSINESS)],
+            ref=False, skip=skip_start),
     command("newjob", USAGES["newjob"], texts.SUMMARIES["newjob"], run_newjob,
             [Question("name", ASK_CUSTOMER), Question("phone", ASK_PHONE, check=check_phone),
              Question("title", ASK_TITLE), Question("total", ASK_PRICE, check=check_money)], read_newjob, ref=False),
@@ -591,6 +644,7 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("jobs", USAGES["jobs"], texts.SUMMARIES["jobs"], run_jobs, ref=False),
     command("job", USAGES["job"], texts.SUMMARIES["job"], run_job, [JOB]),
     command("link", USAGES["link"], texts.SUMMARIES["link"], run_link, [JOB]),
+    command("export", USAGES["export"], texts.SUMMARIES["export"], run_export, [JOB]),
     command("invite", USAGES["invite"], texts.SUMMARIES["invite"], run_invite, ref=False),
     command("payments", USAGES["payments"], texts.SUMMARIES["payments"], run_payments, ref=False),
     command("profile", USAGES["profile"], texts.SUMMARIES["profile"], run_profile,

@@ -53,6 +53,7 @@ from core.wording.language import speaking, supported
 log = logging.getLogger(__name__)
 
 ASKING = "asking"
+MAX_CAPTION = 1024  # UTF-16 code units of a document's caption Telegram takes
 
 
 def told_language(update: object) -> str | None:
@@ -85,7 +86,16 @@ async def send(update: Update, reply: Reply, context: ContextTypes.DEFAULT_TYPE)
         context.user_data.setdefault("pending", {}).update(reply.keep)
     markup = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data) for label, data in row]
                                    for row in reply.buttons]) if reply.buttons else None
-    await update.effective_chat.send_message(reply.text, reply_markup=markup, disable_web_page_preview=True)
+    chat = update.effective_chat
+    if reply.document is None:
+        await chat.send_message(reply.text, reply_markup=markup, disable_web_page_preview=True)
+        return
+    filename, content = reply.document
+    if len(reply.text.encode("utf-16-le")) // 2 <= MAX_CAPTION:
+        await chat.send_document(content, filename=filename, caption=reply.text or None, reply_markup=markup)
+    else:  # a caption Telegram would refuse: the words as a message of their own, after the file
+        await chat.send_document(content, filename=filename)
+        await chat.send_message(reply.text, reply_markup=markup, disable_web_page_preview=True)
 
 
 async def actor_of(update: Update) -> Actor | None:
@@ -106,12 +116,24 @@ async def run(update: Update, context: ContextTypes.DEFAULT_TYPE, action) -> boo
 
 
 @in_their_language
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int:
-    """/start, or /start CODE from an invite link: let the Telegram user in, or tell them how to get in."""
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
+    """/start, or /start CODE from an invite link: let the Telegram user in, or tell them how to get in. Someone
+    who has just registered (with their Telegram name) is asked what their business is called: the answer is
+    /start's (bot.commands.run_start), and /skip or any other command keeps the name."""
     s, user, language = services(context), update.effective_user, told_language(update)
     code = " ".join(context.args or [])
-    await run(update, context, lambda: run_join(s, user.id, user.full_name or texts.unnamed_business(), code, language))
-    return ConversationHandler.END
+    context.user_data.pop("guided", None)  # whatever was being asked, /start starts over
+    try:
+        reply = await asyncio.to_thread(run_join, s, user.id, user.full_name or texts.unnamed_business(), code,
+                                        language)
+    except PaystageError as error:
+        await update.effective_chat.send_message(texts.refused(str(error)))
+        return ConversationHandler.END
+    await send(update, reply, context)
+    if not reply.asking:
+        return ConversationHandler.END
+    context.user_data["guided"] = {"command": reply.asking, "answers": {}}
+    return ASKING
 
 
 @in_their_language
@@ -126,6 +148,7 @@ async def entry(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str
         return ConversationHandler.END
     s = services(context)
     if args.strip() or not command.questions:
+        context.user_data.pop("guided", None)  # whatever was being asked is left
         await run(update, context, lambda: command.run(s, actor, command.parse(s, actor, args)))
         return ConversationHandler.END
     context.user_data["guided"] = {"command": name, "answers": {}}
@@ -138,7 +161,7 @@ async def ask_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int 
     actor = await pressed(update)
     name, ref = context.matches[0].groups()
     command = COMMANDS.get(name)
-    if actor is None or command is None or not command.questions:
+    if actor is None or command is None or not command.questions or command.questions[0] is not JOB:
         await update.effective_chat.send_message(texts.stale_button())
         return ConversationHandler.END
     try:
@@ -199,6 +222,21 @@ async def answer(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | st
     except PaystageError as error:
         await update.effective_chat.send_message(str(error))
     return await ask_next(update, context, actor)  # the next question, or the same again after a wrong answer
+
+
+@in_their_language
+async def skip(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
+    """/skip: leave a question that may be left (a new contractor's business name at /start) as it is."""
+    guided = context.user_data.get("guided")
+    command = COMMANDS.get(guided["command"]) if guided else None
+    if command is None or command.skip is None:
+        await update.effective_chat.send_message(texts.nothing_to_skip(asking=command is not None))
+        return ASKING if command is not None else ConversationHandler.END
+    context.user_data.pop("guided", None)
+    actor = await actor_of(update)
+    if actor is not None:
+        await run(update, context, lambda: command.skip(services(context), actor, guided["answers"]))
+    return ConversationHandler.END
 
 
 @in_their_language
@@ -266,6 +304,17 @@ async def done_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     ref, event_id = context.matches[0].group(1), int(context.matches[0].group(2))
     if actor:
         await run(update, context, lambda: done_by_id(services(context), actor, ref, event_id))
+
+
+@in_their_language
+async def done_anyway_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Mark Removal done anyway" ("doneanyway:J-7K2Q:e42"), under /done's question about an earlier event still
+    to happen: the event by its id within that job, marked done."""
+    actor = await pressed(update)
+    ref, event_id = context.matches[0].group(1), int(context.matches[0].group(2))
+    if actor and await run(update, context, lambda: done_by_id(services(context), actor, ref, event_id,
+                                                               anyway=True)):
+        await update.callback_query.edit_message_reply_markup(None)
 
 
 @in_their_language

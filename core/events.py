@@ -124,6 +124,25 @@ def cancel_event(ctx: Context, actor: Actor, ref: str, name: str, milestones_to:
         return EventResult(job_view(job, now), event.name, announced)
 
 
+def open_before(job: JobView, event: EventView) -> list[EventView]:
+    """The events of `job` scheduled before `event` and still to happen (neither done nor cancelled), soonest
+    first: marking `event` done before them makes money due after it fall due first. An event not scheduled has
+    no place in that order: none is before it, and it is before none. Two events on one day, one of them on the
+    day alone, are in no order either (by the day, where the customer is)."""
+    if event.scheduled_at is None:
+        return []
+    where = ZoneInfo(job.timezone)
+
+    def before(other: EventView) -> bool:
+        if other.date_only or event.date_only:
+            return other.scheduled_at.astimezone(where).date() < event.scheduled_at.astimezone(where).date()
+        return other.scheduled_at < event.scheduled_at
+
+    earlier = [e for e in job.events if e.state == "scheduled" and e.scheduled_at is not None
+               and (e.id, e.name) != (event.id, event.name) and before(e)]
+    return sorted(earlier, key=lambda e: e.scheduled_at)
+
+
 def stored_moment(when: datetime | date | None, tz: str) -> tuple[datetime | None, bool]:
     """The moment an event is stored at, and whether it is date-only: a day is its start in the customer's
     timezone `tz` (see the module docstring for what that makes of a "before" payment)."""

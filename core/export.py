@@ -3,7 +3,7 @@
 `job_history` reads it as rows: every audit record the use cases wrote (core/journal.py), every payment
 and refund with its method and the provider's reference, every payment asked for (a milestone announced),
 and every message queued for either side with what became of it. `to_csv` and `to_json` write the rows
-for the contractor: `/export J-7K2Q` in Telegram (to be wired in bot/ with `job_history`) and
+for the contractor: `/export J-7K2Q` in Telegram (bot/commands.py, sent as J-7K2Q.csv) and
 `paystage export` on the command line.
 
 Each kind of record is one *source*: a function from the job to its rows, listed in SOURCES. A record of a

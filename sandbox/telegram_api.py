@@ -3,7 +3,8 @@
 It answers what python-telegram-bot 22 and our outbox sender send: `GET` or
 `POST /bot<token>/<method>`, with parameters in the query string, a
 form-encoded body (PTB: every value a string, `reply_markup` a JSON string) or
-a JSON body (our sender). Answers are the Bot API's envelope: `{"ok": true,
+a JSON body (our sender), or multipart/form-data (PTB uploading a file: `sendDocument`, the file a part of its own
+or named by an `attach://` reference). Answers are the Bot API's envelope: `{"ok": true,
 "result": ...}` with 200, or `{"ok": false, "error_code": ..., "description":
 ...}` with that same HTTP status, never a 200 (PTB crashes on a 200 with
 ok:false), and `parameters.retry_after` on a 429.
@@ -17,6 +18,7 @@ ok:false), and `parameters.retry_after` on a 429.
         api.fail_next("sendMessage", status=429, retry_after=3)
         api.block(556)                                 # 556 blocked the bot: sends there answer 403
         api.wait_for_sent(2, timeout=5)                # -> sendMessage/editMessageText calls, once there are two
+        api.documents                                  # -> each sendDocument: chat_id, filename, content, caption
 
 Message ids count up per chat, shared by the user's messages and the bot's, as
 in a private chat. Text comes back as sent: `parse_mode` is not rendered into
@@ -26,11 +28,15 @@ each answer (HTTP/1.0), so once it is closed nobody is still served.
 """
 
 import copy
+import email.parser
+import email.policy
+import hashlib
 import hmac
 import json
 import re
 import threading
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
 from urllib.parse import parse_qs
 
@@ -39,6 +45,10 @@ from .server import JSONHandler, LocalServer
 PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 MAX_TEXT = 4096  # UTF-16 code units, the stricter reading of Telegram's "4096 characters"
 MAX_CALLBACK_DATA = 64  # bytes; a longer callback_data makes the whole message fail with BUTTON_DATA_INVALID
+MAX_CAPTION = 1024  # UTF-16 code units: a document's caption
+MAX_UPLOAD = 50 * 1024 * 1024  # bytes: the largest file the Bot API takes from a bot (sendDocument)
+MAX_FORM = 1024 * 1024  # bytes of a request that uploads no file: far more than 4096 characters and a keyboard
+DISCARD_AT_MOST = 2 * MAX_UPLOAD  # bytes of a refused body let through before the connection is closed regardless
 JSON_FIELDS = frozenset({"reply_markup", "entities", "allowed_updates", "commands", "scope", "link_preview_options",
                          "reply_parameters"})
 
@@ -75,6 +85,15 @@ class Refused(Exception):
         self.body = bot_api_error(status, description, retry_after=retry_after)
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file sent as a part of a multipart/form-data request."""
+
+    filename: str
+    content: bytes
+    mime_type: str
+
+
 class _Handler(JSONHandler):
     api: "LocalBotAPI"
     server_version = "LocalBotAPI/1.0"
@@ -83,19 +102,39 @@ class _Handler(JSONHandler):
         self._answer(b"")
 
     def do_POST(self):
-        self._answer(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        multipart = self._content_type() == "multipart/form-data"
+        if not 0 <= length <= (MAX_UPLOAD + MAX_FORM if multipart else MAX_FORM):
+            # refused unread, as Telegram's servers do, with 413 and the Bot API's envelope; what the client is still
+            # sending is let through unkept (a little at a time), or it would read a reset connection, not the answer
+            self._discard(length)
+            self.send_json(413, bot_api_error(413, "Request Entity Too Large"))
+            return
+        self._answer(self.rfile.read(length))
+
+    def _discard(self, length: int) -> None:
+        left = min(max(length, 0), DISCARD_AT_MOST)
+        while left > 0 and (chunk := self.rfile.read(min(left, 64 * 1024))):
+            left -= len(chunk)
+        self.close_connection = True
+
+    def _content_type(self) -> str:
+        return self.headers.get("Content-Type", "").split(";")[0].strip().lower()
 
     def _answer(self, raw: bytes):
         path, _, query = self.path.partition("?")
         params = {key: values[-1] for key, values in parse_qs(query, keep_blank_values=True).items()}
-        content_type = self.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        content_type = self._content_type()
         refusal = None
         try:
             if content_type == "application/json" and raw:
                 body = json.loads(raw)
                 params.update(body if isinstance(body, dict) else {})
             elif content_type == "multipart/form-data":
-                raise ValueError("this local Bot API does not read multipart/form-data (file uploads)")
+                params.update(read_multipart(self.headers.get("Content-Type", ""), raw))
             elif raw:
                 params.update({k: v[-1] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()})
             decode_params(params)
@@ -121,7 +160,7 @@ class LocalBotAPI(LocalServer):
         "sendChatAction": "_true", "setWebhook": "_set_webhook", "deleteWebhook": "_delete_webhook",
         "getWebhookInfo": "_get_webhook_info", "setMyCommands": "_set_my_commands",
         "getMyCommands": "_get_my_commands", "deleteMyCommands": "_delete_my_commands", "close": "_true",
-        "logOut": "_true",
+        "logOut": "_true", "sendDocument": "_send_document",
     }
     _BY_LOWER = {name.lower(): name for name in METHODS}  # Bot API method names are case-insensitive
     handler = _Handler
@@ -151,6 +190,7 @@ class LocalBotAPI(LocalServer):
         self._refused: dict[int, tuple[int, str]] = {}
         self._webhook: dict = {"url": ""}
         self._commands: dict[tuple[str, str], list] = {}  # (scope, language code) -> the menu set for them
+        self._documents: list[dict] = []  # every document sent: chat_id, message_id, file_id, filename, content...
 
     # --- lifecycle -------------------------------------------------------------------------------
 
@@ -255,6 +295,17 @@ class LocalBotAPI(LocalServer):
         with self._lock:
             return copy.deepcopy(self._sent)
 
+    @property
+    def documents(self) -> list[dict]:
+        """Accepted sendDocument calls, oldest first: chat_id, message_id, file_id, filename, mime_type, content (the
+        file's bytes as uploaded) and caption."""
+        with self._lock:
+            return copy.deepcopy(self._documents)
+
+    def document(self, chat_id: int, message_id: int) -> dict | None:
+        """The document sent as message `message_id` of a chat (see `documents`), or None."""
+        return next((d for d in self.documents if (d["chat_id"], d["message_id"]) == (chat_id, message_id)), None)
+
     def message(self, chat_id: int, message_id: int) -> dict | None:
         """A message in a chat as it is now (after edits), or None."""
         with self._lock:
@@ -297,10 +348,12 @@ class LocalBotAPI(LocalServer):
             self._chats[chat_id] = {"id": chat_id, "type": "private", "first_name": first_name or "Dana"}
         return self._chats[chat_id]
 
-    def _new_message(self, chat_id: int, sender: dict, text: str, first_name: str | None = None) -> dict:
+    def _new_message(self, chat_id: int, sender: dict, text: str | None, first_name: str | None = None) -> dict:
+        """The next message of a chat; `text` None for one that has none (a document)."""
         message_id = self._last_message_id[chat_id] = self._last_message_id.get(chat_id, 0) + 1
-        return {"message_id": message_id, "from": dict(sender), "chat": dict(self._chat(chat_id, first_name)),
-                "date": int(time.time()), "text": text}
+        message = {"message_id": message_id, "from": dict(sender), "chat": dict(self._chat(chat_id, first_name)),
+                   "date": int(time.time())}
+        return message if text is None else {**message, "text": text}
 
     def _existing(self, chat_id: int, message_id: int) -> dict:
         """A copy of a message, without the message it replied to (Telegram nests one level only)."""
@@ -373,6 +426,46 @@ class LocalBotAPI(LocalServer):
             self._record_sent("sendMessage", message, markup, reply_to)
             return copy.deepcopy(message)
 
+    def _send_document(self, params: dict) -> dict:
+        """A file the bot uploads (PTB sends it as multipart/form-data), with an optional caption and keyboard;
+        a file id or URL in place of the upload is not something this local Bot API keeps."""
+        chat_id, markup = self._chat_id(params), self._markup(params)
+        upload = params.get("document")
+        if isinstance(upload, str) and upload.startswith("attach://"):
+            upload = params.get(upload.removeprefix("attach://"))
+        if not isinstance(upload, Upload):
+            raise Refused(400, "Bad Request: wrong remote file identifier specified: this local Bot API takes "
+                               "uploaded files only")
+        if not upload.content:
+            raise Refused(400, "Bad Request: file must be non-empty")
+        if len(upload.content) > MAX_UPLOAD:
+            raise Refused(413, "Request Entity Too Large")
+        caption = str(params.get("caption") or "")
+        if utf16_len(caption) > MAX_CAPTION:
+            raise Refused(400, "Bad Request: message caption is too long")
+        reply_to = _int(params.get("reply_parameters") or {}, "message_id", None) or _int(
+            params, "reply_to_message_id", None)
+        digest = hashlib.sha256(upload.content).hexdigest()
+        with self._changed:
+            if reply_to is not None and (chat_id, reply_to) not in self._messages:
+                raise Refused(400, "Bad Request: message to be replied not found")
+            message = self._new_message(chat_id, self.bot, None)
+            file_id = f"BQAC{digest[:24]}{message['message_id']:06d}"
+            message["document"] = {"file_id": file_id, "file_unique_id": digest[:16], "file_name": upload.filename,
+                                   "mime_type": upload.mime_type, "file_size": len(upload.content)}
+            if caption:
+                message["caption"] = caption
+            if markup and "inline_keyboard" in markup:
+                message["reply_markup"] = markup
+            if reply_to is not None:
+                message["reply_to_message"] = self._existing(chat_id, reply_to)
+            self._messages[chat_id, message["message_id"]] = message
+            self._documents.append({"chat_id": chat_id, "message_id": message["message_id"], "file_id": file_id,
+                                    "filename": upload.filename, "mime_type": upload.mime_type,
+                                    "content": upload.content, "caption": caption})
+            self._record_sent("sendDocument", message, markup, reply_to)
+            return copy.deepcopy(message)
+
     def _edit_message_text(self, params: dict) -> dict:
         return self._edit(params, "editMessageText", self._text(params))
 
@@ -390,12 +483,16 @@ class LocalBotAPI(LocalServer):
                 raise Refused(400, "Bad Request: message to edit not found")
             if message["from"]["id"] != self.bot["id"]:
                 raise Refused(400, "Bad Request: message can't be edited")
-            new_text = message["text"] if text is None else text
+            if text is not None and "text" not in message:
+                raise Refused(400, "Bad Request: there is no text in the message to edit")
+            new_text = message.get("text") if text is None else text
             # Leaving reply_markup out removes the keyboard, as in Telegram.
             new_markup = markup if markup and "inline_keyboard" in markup else None
-            if new_text == message["text"] and new_markup == message.get("reply_markup"):
+            if new_text == message.get("text") and new_markup == message.get("reply_markup"):
                 raise Refused(400, NOT_MODIFIED)
-            message.update(text=new_text, edit_date=int(time.time()))
+            message["edit_date"] = int(time.time())
+            if new_text is not None:
+                message["text"] = new_text
             message.pop("reply_markup", None)
             if new_markup:
                 message["reply_markup"] = new_markup
@@ -404,8 +501,13 @@ class LocalBotAPI(LocalServer):
             return copy.deepcopy(message)
 
     def _record_sent(self, method: str, message: dict, markup: dict | None, reply_to: int | None) -> None:
-        self._sent.append({"method": method, "chat_id": message["chat"]["id"], "message_id": message["message_id"],
-                           "text": message["text"], "reply_markup": copy.deepcopy(markup), "reply_to": reply_to})
+        """`text` is a document's caption ("" without one); a document's `document` is what its message carries."""
+        sent = {"method": method, "chat_id": message["chat"]["id"], "message_id": message["message_id"],
+                "text": message.get("text", message.get("caption", "")), "reply_markup": copy.deepcopy(markup),
+                "reply_to": reply_to}
+        if "document" in message:
+            sent["document"] = copy.deepcopy(message["document"])
+        self._sent.append(sent)
         self._changed.notify_all()
 
     def _answer_callback_query(self, params: dict) -> bool:
@@ -518,6 +620,29 @@ def _int(params: dict, name: str, default: int | None) -> int | None:
 
 def _flag(params: dict, name: str) -> bool:
     return params.get(name) in (True, "true", "True", "1", 1)
+
+
+def read_multipart(content_type: str, raw: bytes) -> dict:
+    """A multipart/form-data body (`content_type` the request's header, with its boundary) as parameters: a field
+    as its text, a file (a part with a filename) as an Upload. Read with the standard library's MIME parser."""
+    if "boundary=" not in content_type:
+        raise ValueError("multipart/form-data without a boundary")
+    head = f"Content-Type: {content_type}\r\nMIME-Version: 1.0\r\n\r\n".encode("latin-1")
+    parsed = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(head + raw)
+    if not parsed.is_multipart() or parsed.defects:
+        raise ValueError("can't parse the multipart/form-data body")
+    params: dict = {}
+    for part in parsed.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        if not name:
+            raise ValueError("a multipart/form-data part without a name")
+        content = part.get_payload(decode=True) or b""
+        filename = part.get_filename()
+        if filename is not None:
+            params[name] = Upload(filename, content, part.get_content_type())
+        else:
+            params[name] = content.decode(part.get_content_charset() or "utf-8")
+    return params
 
 
 def decode_params(params: dict) -> None:

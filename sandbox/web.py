@@ -8,6 +8,7 @@ visitor does as JSON:
     POST /sandbox/tap    {"message_id": 7, "data": "send:J-7K2Q"}    a tap on a button under the bot's message
     POST /sandbox/phone  {"phone": "+14155550134", "text": "BAL"}    the customer texts our number
     POST /sandbox/story  (no body)                               play the countertop story's first steps
+    GET  /sandbox/file/7                                         the file the bot sent as message 7 (/export's CSV)
 
 Each goes where Telegram or Twilio would send it (sandbox/world.py), so the product answers as in production.
 A body the page would never send is a 400 that says what is wrong; anything but JSON is a 415, which also keeps
@@ -17,6 +18,7 @@ another site's page from posting here (a cross-site JSON request needs a preflig
 import hashlib
 import json
 import re
+from urllib.parse import quote
 
 import phonenumbers
 from flask import Blueprint, Response, jsonify, render_template, request
@@ -127,6 +129,17 @@ def sandbox_blueprint(sandbox: Sandbox) -> Blueprint:
             return _refused(502, str(error))
         return jsonify(answers=answers)
 
+    @bp.get("/sandbox/file/<int:message_id>")
+    def file(message_id: int):
+        """The file the bot sent in the visitor's chat as message `message_id`, to save (the chat shows its name)."""
+        sent = sandbox.bot_api.document(sandbox.visitor_id, message_id)
+        if sent is None:
+            return _refused(404, f"the bot sent no file as message {message_id} in the chat")
+        response = Response(sent["content"], mimetype="application/octet-stream")
+        response.headers["Content-Disposition"] = _attachment(sent["filename"])
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
+
     @bp.post("/sandbox/story")
     def play_story():
         """Play the countertop story's first steps through the bot."""
@@ -143,17 +156,27 @@ def _chat(sandbox: Sandbox) -> list[dict]:
     for m in sandbox.chat():
         rows = (m.get("reply_markup") or {}).get("inline_keyboard", [])
         replied = m.get("reply_to_message")
+        document = m.get("document")
         shown.append({
             "id": m["message_id"],
             "mine": m["from"]["id"] != bot,
-            "text": m["text"],
+            "text": m.get("text", m.get("caption", "")),  # a document's caption
+            "document": {"name": document.get("file_name") or "file", "size": document.get("file_size", 0),
+                         "url": f"/sandbox/file/{m['message_id']}"} if document else None,
             "date": m["date"],
             "edited": "edit_date" in m,
             "buttons": [[{"text": b["text"], "data": b.get("callback_data"), "url": b.get("url")} for b in row]
                         for row in rows],
-            "reply_to": {"id": replied["message_id"], "text": replied.get("text", "")} if replied else None,
+            "reply_to": {"id": replied["message_id"], "text": replied.get("text", replied.get("caption", ""))}
+            if replied else None,
         })
     return shown
+
+
+def _attachment(filename: str) -> str:
+    """A Content-Disposition that saves the file under its name: ASCII as it is, anything else as RFC 6266 says."""
+    plain = re.sub(r'[^A-Za-z0-9._ -]', "_", filename) or "file"
+    return f'attachment; filename="{plain}"; filename*=UTF-8\'\'{quote(filename, safe="")}'
 
 
 def _phones(sandbox: Sandbox) -> list[dict]:

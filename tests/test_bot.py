@@ -32,7 +32,9 @@ def test_the_countertop_story_in_one_line_commands(chat, clock, outbox):
     [sent] = chat.tap("Send to customer")
     assert "Plan sent to Dana Whitfield" in sent["text"] and len(outbox("plan")) == 1
     clock.advance(days=9)
-    [done] = chat.say(f"/done {ref} removal")
+    [asked] = chat.say(f"/done {ref} removal")  # Measurement is still to do: asked once
+    assert "Measurement is scheduled before Removal" in asked["text"]
+    [done] = chat.tap("Mark Removal done anyway")
     assert "Removal is done" in done["text"] and "texted" in done["text"]
     [paid] = chat.say(f"/paid {ref} 1000 check")
     assert "Recorded $1,000.00 (check)" in paid["text"]
@@ -68,8 +70,8 @@ def test_buttons_answer_questions_where_a_tap_beats_typing(chat):
     chat.say(f"/event {ref} Installation, Dec 17 9am")
     [question] = chat.say("/done")  # the only job is taken as meant; which event is asked with buttons
     assert set(buttons(question)) == {"Measurement", "Installation"}
-    [done] = chat.tap("Installation")
-    assert "Installation is done" in done["text"]
+    [done] = chat.tap("Measurement")
+    assert "Measurement is done" in done["text"]
 
 
 def test_cancel_always_leaves_and_changes_nothing(chat, database):
@@ -363,7 +365,7 @@ def test_an_event_the_job_does_not_have_is_asked_for_again_with_its_buttons(chat
     wrong, again = chat.say("pour")
     assert "There is no event 'pour' on this job" in wrong["text"]
     assert again["text"] == question["text"] and set(buttons(again)) == {"Measurement", "Installation"}
-    assert "Installation is done" in chat.say("install")[0]["text"]
+    assert "Measurement is done" in chat.say("measure")[0]["text"]
 
 
 def test_a_wrong_amount_for_a_payment_keeps_the_job_it_was_for(chat):
@@ -459,7 +461,10 @@ def test_a_cards_done_button_marks_its_event_whatever_was_added_or_cancelled_sin
     [newer] = chat.say(f"/job {ref}")
     assert set(buttons(newer)) == {"Installation done", "Sealing done", "Record payment", "Payment link",
                                    "Texts in Spanish"}
-    assert "Sealing is done" in chat.tap("Sealing done", newer)[0]["text"]
+    [asked] = chat.tap("Sealing done", newer)  # Installation comes first and is still to do: asked, as /done asks
+    assert "Installation is scheduled before Sealing" in asked["text"]
+    assert Event.get(Event.name == "Sealing").state == "scheduled"
+    assert "Sealing is done" in chat.tap("Mark Sealing done anyway", asked)[0]["text"]
     assert Event.get(Event.name == "Installation").state == "scheduled"
 
 
@@ -518,3 +523,234 @@ def test_buttons_stay_within_64_bytes_however_long_the_names_and_pick_the_right_
     data = [d for m in chat.sent() for d in buttons(m).values()]
     assert data and max(len(d.encode()) for d in data) <= 64
     assert not any(long_event in d or shared.strip() in d for d in data)  # ids, never names
+
+
+# -- /export: the job's paper trail as a CSV file ----------------------------------------------------------------
+
+
+def history_of(ctx, ref: str) -> list[dict]:
+    """job_history's rows for the owner's job `ref`, as its CSV says them."""
+    import csv
+    import io
+
+    from core.context import Actor
+    from core.export import job_history, to_csv
+    from storage.models import Contractor
+
+    owner = Actor.contractor(Contractor.get(Contractor.telegram_id == 555).id)
+    return list(csv.DictReader(io.StringIO(to_csv(job_history(ctx, owner, ref)).decode("utf-8-sig"), newline="")))
+
+
+def test_export_sends_the_jobs_paper_trail_as_a_csv_file(api, chat, ctx, clock):
+    import csv
+    import io
+
+    from core.export import COLUMNS
+
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/event {ref} Removal, Dec 10 8am")
+    chat.say(f"/plan {ref} 50% now, 50% after removal")
+    chat.tap("Send to customer")
+    clock.advance(hours=2)
+    chat.say(f"/paid {ref} 2000 check")
+    [sent] = chat.say(f"/export {ref.lower()}")
+    assert sent["method"] == "sendDocument" and sent["document"]["file_name"] == f"{ref}.csv"
+    assert f"{ref} Dana Whitfield: the job's paper trail" in sent["text"]  # the caption
+    [document] = api.documents
+    assert (document["chat_id"], document["filename"], document["caption"]) == (555, f"{ref}.csv", sent["text"])
+    assert document["content"].startswith(b"\xef\xbb\xbf")  # UTF-8 with its byte order mark, as to_csv writes it
+    reader = csv.DictReader(io.StringIO(document["content"].decode("utf-8-sig"), newline=""))
+    rows = list(reader)
+    assert tuple(reader.fieldnames) == COLUMNS
+    assert rows == history_of(ctx, ref)
+    kinds = [row["kind"] for row in rows]
+    assert {"job_created", "event_added", "plan_set", "plan_sent", "payment_recorded", "payment"} <= set(kinds)
+
+
+def test_export_bare_asks_which_job_as_link_does(api, chat, ctx):
+    first = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")
+    [which] = chat.say("/export")
+    assert "Which job?" in which["text"] and f"{first} Dana Whitfield" in buttons(which)
+    [sent] = chat.tap(f"{first} Dana Whitfield")
+    assert sent["document"]["file_name"] == f"{first}.csv"
+    content = api.document(555, sent["message_id"])["content"]
+    assert "Kitchen countertops" in content.decode("utf-8-sig") and "Deck" not in content.decode("utf-8-sig")
+    assert "Nothing to cancel" in chat.say("/cancel")[0]["text"]  # the conversation is over
+
+
+def test_another_contractors_job_is_not_exported(api, chat):
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    rival = invited(chat, chat_id=777, first_name="Rival Stone")
+    [refused] = rival.say(f"/export {ref}")
+    assert "There is no job" in refused["text"] and "Nothing was changed" in refused["text"]
+    rival.say("/newjob Ann Lee, (415) 555-0199, Roof, $9,000")  # their own: the question would pick it alone
+    [refused] = rival.say("/export J-ZZZZ")
+    assert "There is no job" in refused["text"]
+    assert api.documents == [] and not any(m["method"] == "sendDocument" for m in rival.sent())
+
+
+# -- /start asks a new contractor their business's name --------------------------------------------------------
+
+
+ASKED_NAME = "What is your business called? Customers see it on every text."
+
+
+def owner_name() -> str:
+    from storage.models import Contractor
+
+    return Contractor.get(Contractor.telegram_id == 555).business_name
+
+
+def test_a_new_contractor_is_asked_their_business_name_and_the_answer_is_kept(api, bot):
+    from storage.models import AuditRecord
+
+    chat = Chat(api, bot, chat_id=555)
+    [welcome] = chat.say("/start")
+    assert "Welcome, Granite & Co!" in welcome["text"] and welcome["text"].rstrip().endswith(
+        f"{ASKED_NAME}\nOr /skip to keep Granite & Co.")
+    [named] = chat.say("Whitfield Stone & Tile")
+    assert "Customers see Whitfield Stone & Tile on every text." in named["text"] and "/newjob" in named["text"]
+    assert owner_name() == "Whitfield Stone & Tile"
+    assert AuditRecord.get(AuditRecord.kind == "profile_changed").new == '{"business_name": "Whitfield Stone & Tile"}'
+    chat.say("Some other words")  # the question was answered: nothing takes them as a name now
+    assert owner_name() == "Whitfield Stone & Tile"
+    [again] = chat.say("/start")  # a returning contractor is not asked
+    assert "Welcome, Whitfield Stone & Tile!" in again["text"] and ASKED_NAME not in again["text"]
+    chat.say("Yet Another Name")
+    assert owner_name() == "Whitfield Stone & Tile"
+    assert chat.say("/profile name Whitfield Stone")[0]["text"].startswith("Whitfield Stone\nPhone:")  # as before
+    assert owner_name() == "Whitfield Stone"
+
+
+def test_skip_or_any_command_keeps_the_telegram_name(api, bot):
+    chat = Chat(api, bot, chat_id=555)
+    chat.say("/start")
+    [kept] = chat.say("/skip")
+    assert "Your business name stays Granite & Co." in kept["text"]
+    assert "Nothing to skip." in chat.say("/skip")[0]["text"]
+    chat.say("Whitfield Stone & Tile")
+    assert owner_name() == "Granite & Co"
+
+    guest = invited(chat, chat_id=777, first_name="Tile Masters")  # someone invited is asked too
+    assert ASKED_NAME in guest.sent()[-1]["text"]
+    assert "created" in guest.say("/newjob Ann Lee, (415) 555-0177, Bathroom vanity, $900")[0]["text"]
+    guest.say("Ann's Vanity Co")  # the command left the question: this is not a name
+    from storage.models import Contractor
+
+    assert Contractor.get(Contractor.telegram_id == 777).business_name == "Tile Masters"
+
+
+def test_skip_does_not_leave_a_question_that_must_be_answered(chat):
+    chat.say("/newjob")
+    [refused] = chat.say("/skip")
+    assert "This question cannot be skipped" in refused["text"]
+    assert "mobile number" in chat.say("Dana Whitfield")[0]["text"]  # still asking, the answer kept
+
+
+def test_a_restart_while_the_name_is_asked_keeps_asking_it(api, ctx):
+    from bot.app import PERSISTED
+    from bot.persistence import DatabasePersistence
+
+    first = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    Chat(api, first, chat_id=555).say("/start")
+    first.stop()
+    second = start_bot(api, ctx, persistence=DatabasePersistence(PERSISTED))
+    try:
+        assert "Customers see Whitfield Stone & Tile" in Chat(api, second, chat_id=555).say(
+            "Whitfield Stone & Tile")[0]["text"]
+        assert owner_name() == "Whitfield Stone & Tile"
+    finally:
+        second.stop()
+
+
+# -- events done out of order: asked once ----------------------------------------------------------------------
+
+
+def planned_countertops(chat) -> str:
+    """The countertop job with its three events, a "permit" not scheduled yet, and its plan sent."""
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    for line in (f"/event {ref} Measurement, Dec 3 9am", f"/event {ref} Removal, Dec 10 8am",
+                 f"/event {ref} Installation, Dec 17 9am", f"/event {ref} Permit, -"):
+        chat.say(line)
+    chat.say(f"/plan {ref} 25% before measurement, 25% after removal, 50% after installation")
+    chat.tap("Send to customer")
+    return ref
+
+
+def test_events_done_in_order_are_not_asked_about(chat, clock, outbox):
+    ref = planned_countertops(chat)
+    clock.advance(days=2)
+    for name in ("Measurement", "Removal", "Installation"):
+        [done] = chat.say(f"/done {ref} {name.lower()}")
+        assert f"{name} is done." in done["text"] and "Mark" not in str(buttons(done))
+    [done] = chat.say(f"/done {ref} permit")  # not scheduled: in no order, before or after the others
+    assert "Permit is done." in done["text"]
+    assert len(outbox("payment_due")) == 3  # the deposit when sent; removal's and installation's
+
+
+def test_an_event_done_before_an_earlier_one_is_asked_once_and_changes_nothing_until_tapped(chat, clock, outbox):
+    from storage.models import AuditRecord, Event
+
+    ref = planned_countertops(chat)
+    due_before = len(outbox("payment_due"))
+    [asked] = chat.say(f"/done {ref} removal")
+    assert asked["text"] == ("Measurement is scheduled before Removal and is not done yet. Marking Removal done now "
+                             "makes the money due after it fall due first. Nothing changes until you tap the button.")
+    removal = Event.get(Event.name == "Removal")
+    assert buttons(asked) == {"Mark Removal done anyway": f"doneanyway:{ref}:e{removal.id}"}
+    assert removal.state == "scheduled" and len(outbox("payment_due")) == due_before
+    assert not AuditRecord.select().where(AuditRecord.kind == "event_done").exists()
+
+    [done] = chat.tap("Mark Removal done anyway", asked)
+    assert "Removal is done. $1,000.00 is now due." in done["text"]
+    assert Event.get_by_id(removal.id).state == "done" and len(outbox("payment_due")) == due_before + 1
+    assert Event.get(Event.name == "Measurement").state == "scheduled"
+    assert chat.api.message(555, asked["message_id"]).get("reply_markup") is None  # its button is gone
+
+    [next_one] = chat.say(f"/done {ref} installation")  # Removal is done: only Measurement is named now
+    assert next_one["text"].startswith("Measurement is scheduled before Installation and is not done yet.")
+
+
+def test_every_earlier_event_still_to_do_is_named_and_the_card_and_the_question_ask_too(chat):
+    from storage.models import Event
+
+    ref = planned_countertops(chat)
+    [asked] = chat.say(f"/done {ref} installation")
+    assert asked["text"].startswith("Measurement and Removal are scheduled before Installation and are not done yet.")
+    [card] = chat.say(f"/job {ref}")
+    [from_card] = chat.tap("Installation done", card)
+    assert from_card["text"] == asked["text"] and buttons(from_card) == buttons(asked)
+    chat.say("/done")
+    [from_question] = chat.tap("Installation")
+    assert from_question["text"] == asked["text"]
+    assert Event.get(Event.name == "Installation").state == "scheduled"
+    assert "Installation is done" in chat.tap("Mark Installation done anyway", from_question)[0]["text"]
+
+
+def test_a_forged_or_stale_done_anyway_button_is_refused(chat):
+    from storage.models import Event
+
+    ref = planned_countertops(chat)
+    other = ref_in(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
+    chat.say(f"/event {other} Pour, Dec 5 9am")
+    rival = invited(chat, chat_id=777, first_name="Rival Stone")
+    rivals = ref_in(rival.say("/newjob Ann Lee, (415) 555-0199, Roof, $9,000")[0]["text"])
+    rival.say(f"/event {rivals} Tear-off, Dec 6 9am")
+    [asked] = chat.say(f"/done {ref} removal")
+    pour, tear_off = Event.get(Event.name == "Pour").id, Event.get(Event.name == "Tear-off").id
+    for data in (f"doneanyway:{ref}:e{pour}", f"doneanyway:{ref}:e{tear_off}", f"doneanyway:{ref}:e99999999"):
+        [refused] = chat.press(data, asked)
+        assert "That event is no longer on the job" in refused["text"] and "Nothing was changed" in refused["text"]
+    [refused] = chat.press(f"doneanyway:{rivals}:e{tear_off}", asked)
+    assert "There is no job" in refused["text"]
+    [refused] = chat.press(f"doneanyway:{ref}:removal", asked)  # a name, which no button of ours carries
+    assert "That button no longer works" in refused["text"]
+    assert {e.state for e in Event.select()} == {"scheduled"}
+    [refused] = rival.press(buttons(asked)["Mark Removal done anyway"], rival.sent()[-1])  # not theirs
+    assert "There is no job" in refused["text"]
+    assert Event.get(Event.name == "Removal").state == "scheduled"
+
+    assert "Removal is done" in chat.tap("Mark Removal done anyway", asked)[0]["text"]
+    [again] = chat.press(buttons(asked)["Mark Removal done anyway"], asked)  # tapped twice: stale
+    assert "Removal is done already" in again["text"] and "Nothing was changed" in again["text"]

@@ -219,3 +219,26 @@ def test_an_english_app_gets_no_mark(marked, api):
     marked.language_code = "en"
     for line in ("/start", "/help", NEWJOB):
         assert not any("⟦" in m["text"] for m in marked.say(line))
+
+
+def test_the_business_name_question_a_file_and_an_event_done_early_are_said_from_the_catalog(marked, api):
+    said = [m["text"] for m in marked.say("/start")]  # a new contractor: asked their business's name
+    said += [m["text"] for m in marked.say("/skip")]  # the name stays
+    said += [m["text"] for m in marked.say("/skip")]  # nothing to skip now
+    link = re.search(r"https://t\.me/\w+\?start=(\S+)", marked.say("/invite")[0]["text"])
+    guest = Chat(api, marked.runner, chat_id=777, first_name="Dana", language_code="es")
+    said += [m["text"] for m in guest.say(f"/start {link.group(1)}")]
+    said += [m["text"] for m in guest.say("Whitfield Kitchen")]  # their answer: the name customers see
+    ref = ref_in(marked.say(NEWJOB)[0]["text"])
+    marked.say(f"/event {ref} Measurement, Dec 3 9am")
+    marked.say(f"/event {ref} Installation, Dec 17 9am")
+    [asked] = marked.say(f"/done {ref} installation")  # Measurement is still to do
+    said.append(asked["text"])
+    [document] = marked.say(f"/export {ref}")
+    said.append(document["text"])  # its caption
+    marked.say("/newjob")
+    said += [m["text"] for m in marked.say("/skip")]  # a question that cannot be skipped
+    labels = list(buttons(asked))
+    assert len(said) == 8 and labels and document["document"]["file_name"] == f"{ref}.csv"
+    for text in said + labels:
+        assert "⟦" in text and unsaid(text) == [], text

@@ -96,3 +96,20 @@ def test_moving_an_event_to_a_day_or_a_moment_says_which_it_is(ctx, contractor, 
     reschedule_event(ctx, contractor, planned, "install", utc(2026, 12, 19, 15))
     assert not Event.get(Event.name == "Installation").date_only
     assert "has moved to Sat, Dec 19, 10:00 AM." in outbox("event_moved")[-1][2]
+
+
+def test_the_events_before_one_are_those_scheduled_earlier_and_still_to_do(ctx, contractor, countertop_job, utc):
+    from core.events import open_before
+
+    add_event(ctx, contractor, countertop_job, "Permit", None)  # not scheduled: in no order
+    add_event(ctx, contractor, countertop_job, "Sealing", date(2026, 12, 17))  # Installation's day, no time
+    cancel_event(ctx, contractor, countertop_job, "Measurement", milestones_to="now")
+    job = job_status(ctx, contractor, countertop_job)
+    events = {e.name: e for e in job.events}
+    before = lambda name: [e.name for e in open_before(job, events[name])]  # noqa: E731
+    assert before("Installation") == ["Removal"]  # Measurement is cancelled; Sealing is on its day
+    assert before("Sealing") == ["Removal"]
+    assert before("Removal") == [] and before("Permit") == []
+    mark_event_done(ctx, contractor, countertop_job, "Removal")
+    job = job_status(ctx, contractor, countertop_job)
+    assert open_before(job, next(e for e in job.events if e.name == "Installation")) == []

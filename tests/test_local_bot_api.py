@@ -286,3 +286,88 @@ def test_closing_ends_a_long_poll_at_once():
     poller.join(timeout=5)
 
     assert time.monotonic() - started < 2 and answers and answers[0][1]["result"] == []
+
+
+# --- files: sendDocument as PTB uploads it (multipart/form-data) --------------------------------------------------
+
+CSV = "\ufefftime,what\r\n2026-12-01T13:30:00Z,\"Job created: Kitchen, \"\"quartz\"\"\r\nsecond line\"\r\n".encode()
+
+
+def test_a_document_ptb_uploads_is_kept_as_sent_with_its_caption_and_keyboard(api):
+    async def scenario(app):
+        return await app.bot.send_document(DANA, CSV, filename="J-7K2Q.csv", caption="J-7K2Q Dana: señal ✓",
+                                           reply_markup=KEYBOARD)
+
+    message = run(api, scenario)
+    assert message.document.file_name == "J-7K2Q.csv" and message.document.file_size == len(CSV)
+    assert message.caption == "J-7K2Q Dana: señal ✓" and message.text is None
+    assert message.reply_markup.inline_keyboard[0][0].callback_data == "done:J-7K2Q:1"
+    [document] = api.documents
+    assert document == {"chat_id": DANA, "message_id": message.message_id, "file_id": message.document.file_id,
+                        "filename": "J-7K2Q.csv", "mime_type": document["mime_type"], "content": CSV,
+                        "caption": "J-7K2Q Dana: señal ✓"}
+    assert api.document(DANA, message.message_id) == document
+    [sent] = api.sent
+    assert (sent["method"], sent["text"], sent["document"]["file_name"]) == ("sendDocument", "J-7K2Q Dana: señal ✓",
+                                                                            "J-7K2Q.csv")
+    assert api.chat(DANA)[0]["document"]["file_id"] == message.document.file_id
+
+
+def test_binary_bytes_and_an_attach_reference_arrive_unchanged(api):
+    content = bytes(range(256)) * 4 + b"\r\n--not-a-boundary\r\n"
+    files = {"report": ("report.bin", content, "application/octet-stream")}
+    status, body = call(api, "sendDocument", data={"chat_id": str(DANA), "document": "attach://report"}, files=files)
+    assert status == 200 and body["result"]["document"]["file_name"] == "report.bin"
+    assert api.documents[0]["content"] == content and api.documents[0]["caption"] == ""
+
+
+@pytest.mark.parametrize("data, files, description", [
+    ({"chat_id": str(DANA), "document": "BQACfile-id-from-elsewhere"}, {"x": ("x.txt", b"x", "text/plain")},
+     "wrong remote file identifier"),
+    ({"chat_id": str(DANA)}, {"document": ("empty.csv", b"", "text/csv")}, "file must be non-empty"),
+    ({"chat_id": str(DANA), "caption": "x" * 1025}, {"document": ("a.csv", b"a", "text/csv")},
+     "caption is too long"),
+    ({}, {"document": ("a.csv", b"a", "text/csv")}, "chat_id is empty"),
+])
+def test_a_document_telegram_would_refuse_is_refused(api, data, files, description):
+    status, body = call(api, "sendDocument", data=data, files=files)
+    assert status == 400 and description in body["description"]
+    assert api.documents == [] and api.sent == []
+
+
+def test_a_malformed_multipart_body_is_a_bad_request(api):
+    status, body = call(api, "sendDocument", content=b"--x\r\nno headers, no end",
+                        headers={"Content-Type": "multipart/form-data"})
+    assert status == 400 and "boundary" in body["description"]
+
+
+def test_a_body_over_the_bounds_is_refused_before_it_is_read(api, monkeypatch):
+    from telegram.error import NetworkError
+
+    from sandbox import telegram_api
+
+    monkeypatch.setattr(telegram_api, "MAX_UPLOAD", 1000)
+    monkeypatch.setattr(telegram_api, "MAX_FORM", 1000)
+
+    async def scenario(app):
+        with pytest.raises(NetworkError, match="(?i)too large"):
+            await app.bot.send_document(DANA, b"x" * 3000, filename="big.csv")
+        with pytest.raises(NetworkError, match="(?i)too large"):
+            await app.bot.send_message(DANA, "y" * 2000)
+
+    run(api, scenario)
+    assert api.documents == [] and api.sent == []
+    assert [name for name, _params in api.calls] == ["getMe"]  # refused unread: no method was called
+
+
+def test_a_documents_caption_is_not_text_to_edit(api):
+    async def scenario(app):
+        sent = await app.bot.send_document(DANA, b"a,b\r\n", filename="a.csv", caption="first",
+                                           reply_markup=KEYBOARD)
+        with pytest.raises(BadRequest, match="(?i)no text in the message"):
+            await app.bot.edit_message_text("second", chat_id=DANA, message_id=sent.message_id)
+        edited = await app.bot.edit_message_reply_markup(DANA, sent.message_id, reply_markup=None)
+        return edited
+
+    edited = run(api, scenario)
+    assert edited.document.file_name == "a.csv" and edited.reply_markup is None

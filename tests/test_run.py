@@ -48,7 +48,9 @@ def test_paystage_run_carries_the_countertop_story_both_ways(running, tmp_path):
     assert "Sent to Dana" in story.say("Sure, 8am works.", reply_to=relayed["message_id"])["text"]
     assert story.texts_after(2) == ["Sure, 8am works."]
 
-    assert "texted" in story.say(f"/done {ref} removal")["text"]
+    asked = story.say(f"/done {ref} removal")  # Measurement is still to do: asked once
+    assert "Measurement is scheduled before Removal" in asked["text"]
+    assert "texted" in story.tap(asked, "Mark Removal done anyway")["text"]
     [due] = story.texts_after(3)
     assert "$1,000.00 is now due" in due
     assert "Recorded $1,000.00" in story.say(f"/paid {ref} 1000 check")["text"]
@@ -99,7 +101,7 @@ def test_paystage_run_tells_the_countertop_story_in_spanish_to_a_customer_who_te
     assert "$4,000.00" in balance and "Paid so far" not in balance
     assert story.customer_texts("Próximo") == story.customer_texts("NEXT")
 
-    story.say(f"/done {ref} removal")
+    story.tap(story.say(f"/done {ref} removal"), "Mark Removal done anyway")
     [due] = story.texts_after(2)
     assert "$1,000.00" in due and "is now due" not in due and "/p/" in due
     story.say(f"/paid {ref} 1000 check")

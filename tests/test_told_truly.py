@@ -19,12 +19,18 @@ def a_planned_job(chat) -> str:
     return ref
 
 
+def done_removal(chat, ref: str) -> list[dict]:
+    """/done removal while Measurement is still to do: asked once, and marked done anyway."""
+    chat.say(f"/done {ref} removal")
+    return chat.tap("Mark Removal done anyway")
+
+
 def test_by_day_the_contractor_hears_the_customer_was_texted(chat, clock, utc):
     ref = a_planned_job(chat)
     [sent] = chat.tap("Send to customer")
     assert "Plan sent to Dana Whitfield" in sent["text"]
     clock.set(utc(2026, 12, 10, 15))  # 10 AM in New York, where Dana is
-    [done] = chat.say(f"/done {ref} removal")
+    [done] = done_removal(chat, ref)
     assert "Dana Whitfield was texted the amount and the payment link." in done["text"]
 
 
@@ -32,7 +38,7 @@ def test_at_night_the_contractor_hears_when_the_text_will_go(chat, clock, utc):
     ref = a_planned_job(chat)
     chat.tap("Send to customer")
     clock.set(utc(2026, 12, 11, 3))  # 10 PM in New York
-    [done] = chat.say(f"/done {ref} removal")
+    [done] = done_removal(chat, ref)
     assert "was texted" not in done["text"]
     assert "Dana Whitfield will be texted the amount and the payment link at Fri, Dec 11, 8:00 AM their time" \
         in done["text"]
@@ -43,7 +49,7 @@ def test_after_stop_the_contractor_hears_nothing_was_sent_and_what_to_do(chat, c
     chat.tap("Send to customer")
     Customer.update(opted_out_at=utc(2026, 12, 2, 16)).execute()
     clock.set(utc(2026, 12, 10, 15))
-    [done] = chat.say(f"/done {ref} removal")
+    [done] = done_removal(chat, ref)
     assert "was texted" not in done["text"]
     assert ("Not texted: Dana Whitfield replied STOP on Wed, Dec 2; send them the amount and the payment link "
             "another way.") in done["text"]

@@ -15,14 +15,13 @@ texts say them.
 """
 
 from datetime import datetime
-from functools import wraps
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
 
 from core.reach import Reach
 from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
-from core.wording.language import LANGUAGES, N_, NAMES, _, localized, speaking
+from core.wording.language import LANGUAGES, N_, NAMES, _, in_language_of, localized, ngettext
 from core.wording.words import (
     OUR_LABELS,
     STATES,
@@ -49,15 +48,7 @@ def texted(job: JobView, reach: Reach, what: str) -> str:
     return _("{customer} was texted {what}.").format(customer=job.customer_name, what=what)
 
 
-def in_contractors_language(text):
-    """`text(job, ...)` written in the language of the job's contractor."""
-
-    @wraps(text)
-    def written(job: JobView, *args, **kwargs) -> str:
-        with speaking(job.business_language):
-            return text(job, *args, **kwargs)
-
-    return written
+in_contractors_language = in_language_of("business_language")  # text(job, ...) in the job's contractor's
 
 
 def paid_of_total(job: JobView) -> str:
@@ -184,6 +175,7 @@ USAGES = {
     "jobs": "/jobs",
     "job": "/job {ref}",
     "link": "/link {ref}",
+    "export": "/export {ref}",
     "invite": "/invite",
     "payments": "/payments",
     "profile": N_("/profile phone (415) 555-0100"),
@@ -206,6 +198,7 @@ SUMMARIES = {
     "jobs": N_("your active jobs"),
     "job": N_("a job's card: timeline and buttons"),
     "link": N_("the customer's payment page"),
+    "export": N_("a job's paper trail as a spreadsheet (CSV file)"),
     "invite": N_("invite someone to use this Paystage (its owner only)"),
     "payments": N_("take payments online: set up your Stripe account"),
     "profile": N_("your business name, phone, timezone, currency..."),
@@ -235,6 +228,7 @@ ASK_ADDED_AMOUNT = N_("For how much?")
 ASK_REMOVED = N_("Which line item goes?")
 ASK_PROFILE_PART = N_("What do you want to change?")
 ASK_PROFILE_VALUE = N_("The new value?")
+ASK_BUSINESS = N_("What is your business called? Customers see it on every text.")  # a new contractor's /start
 
 # What the buttons under the bot's messages say.
 BUTTONS = {
@@ -243,6 +237,7 @@ BUTTONS = {
     "apply": N_("Apply"),
     "drop": N_("Cancel"),
     "done": N_("{event} done"),
+    "done_anyway": N_("Mark {event} done anyway"),
     "record_payment": N_("Record payment"),
     "payment_link": N_("Payment link"),
     "due_now": N_("Due now"),
@@ -298,9 +293,10 @@ def help_text(commands: list[tuple[str, str]]) -> str:
 # --- Getting in ---------------------------------------------------------------------------------------------
 
 
-def welcome(business: str, *, owner: bool = False, invite_unused: bool = False) -> str:
+def welcome(business: str, *, owner: bool = False, invite_unused: bool = False, ask_name: bool = False) -> str:
     """/start: `owner`, they have just become this Paystage's owner; `invite_unused`, they were in already and
-    came with an invite, which stays unused."""
+    came with an invite, which stays unused; `ask_name`, they have just registered as `business` (their Telegram
+    name) and are asked what their business is called (ASK_BUSINESS), /skip keeping it."""
     lines = [_("Welcome, {business}! I keep your payment plans and text your customers when a payment falls "
                "due.").format(business=business)]
     if owner:
@@ -310,7 +306,27 @@ def welcome(business: str, *, owner: bool = False, invite_unused: bool = False) 
         lines.append(_("You are in already, so that invite stays unused: pass it on to someone else."))
     lines += [_("Start a job: {example}").format(example=example(USAGES["newjob"])),
               _("Your business name, phone and payment instructions: /profile"), _("All commands: /help")]
+    if ask_name:
+        lines += ["", _(ASK_BUSINESS), _("Or /skip to keep {business}.").format(business=business)]
     return "\n".join(lines)
+
+
+def business_named(business: str) -> str:
+    """The answer to /start's question (ASK_BUSINESS) is their business name now."""
+    return "\n".join([_("Customers see {business} on every text. Change it any time: /profile").format(
+        business=business), _("Start a job: {example}").format(example=example(USAGES["newjob"]))])
+
+
+def business_kept(business: str) -> str:
+    """/skip at /start's question: the name they registered with stays."""
+    return _("Your business name stays {business}. Change it any time: /profile").format(business=business)
+
+
+def nothing_to_skip(asking: bool) -> str:
+    """/skip with no question that may be skipped; `asking`, a question that may not is being asked."""
+    if asking:
+        return _("This question cannot be skipped: answer it, or /cancel to stop.")
+    return _("Nothing to skip.")
 
 
 def unnamed_business() -> str:
@@ -441,6 +457,12 @@ def payment_link(job: JobView, url: str) -> str:
     return _("{ref} {customer}'s payment page:\n{link}").format(ref=job.ref, customer=job.customer_name, link=url)
 
 
+def export_caption(job: JobView) -> str:
+    """/export: the caption under the job's paper trail, a CSV file."""
+    return _("{ref} {customer}: the job's paper trail, every change, payment and message in time order.").format(
+        ref=job.ref, customer=job.customer_name)
+
+
 # --- Events -------------------------------------------------------------------------------------------------
 
 
@@ -473,6 +495,24 @@ def event_cancelled(job: JobView, event: str, announced: bool, reach: Reach) -> 
         said.append(_("Its payments are due now."))
         said.append(texted(job, reach, _("the amount and the payment link")))
     return " ".join(said) + "\n\n" + job_card(job)
+
+
+def done_out_of_order(event: str, earlier: list[str]) -> str:
+    """/done on `event` while the events `earlier` (scheduled before it) are still to happen: asked once, with a
+    button that marks it done anyway; nothing is changed until it is tapped."""
+    said = ngettext("{earlier} is scheduled before {event} and is not done yet.",
+                    "{earlier} are scheduled before {event} and are not done yet.",
+                    len(earlier)).format(earlier=listed(earlier), event=event)
+    return said + " " + _("Marking {event} done now makes the money due after it fall due first. Nothing changes "
+                          "until you tap the button.").format(event=event)
+
+
+def listed(names: list[str]) -> str:
+    """"Measurement", "Measurement and Removal": names joined in the reader's language (a longer list folded)."""
+    shown = names[0]
+    for name in names[1:]:
+        shown = _("{first} and {second}").format(first=shown, second=name)
+    return shown
 
 
 def event_gone() -> str:

@@ -123,6 +123,10 @@ function plain(out, text, commands) {
   out.append(text.slice(last));
 }
 
+function sizeText(bytes) {
+  return bytes < 1024 ? bytes + " B" : (bytes / 1024).toFixed(1) + " KB";
+}
+
 function clock(seconds) {
   return new Date(seconds * 1000).toLocaleTimeString([], {hour: "2-digit", minute: "2-digit"});
 }
@@ -156,9 +160,18 @@ function chatMessage(m) {
     const quote = el("div", "quote", m.reply_to.text.split("\n")[0]);
     bubble.append(quote);
   }
-  const text = el("div", "text");
-  text.append(rich(m.text, true));
-  bubble.append(text);
+  if (m.document) {
+    const file = el("a", "document", m.document.name);
+    file.href = m.document.url;
+    file.download = m.document.name;
+    file.title = "Save " + m.document.name + " (" + sizeText(m.document.size) + ")";
+    bubble.append(file);
+  }
+  if (m.text) {
+    const text = el("div", "text");
+    text.append(rich(m.text, true));
+    bubble.append(text);
+  }
   const meta = el("div", "meta", (m.edited ? "edited " : "") + clock(m.date));
   bubble.append(meta);
   item.append(bubble);
