@@ -22,10 +22,10 @@ from core.payments import apply_payments, payment_order
 from core.plan import TriggerKind
 from core.reach import reach
 from core.status import AmountChange, PriceChangeView
-from core.views import job_paid, job_view
+from core.views import job_paid, job_view, trigger_of
 from core.wording import contractor_texts, customer_texts
 from core.wording.language import N_, _
-from storage.models import Job, LineItem, Milestone, db
+from storage.models import Event, Job, LineItem, Milestone, db
 
 # Names we give a milestone and a line item, stored in English as written here: N_ puts them in the catalog, for
 # the texts that show them to translate where read, as core.wording.words does with the plan parser's names.
@@ -113,9 +113,11 @@ def _work_out(job: Job, change: PriceChange, now: datetime) -> _Plan:
     old_total, new_total = sum(a for _d, a in items), sum(a for _d, a in new_items)
     check_total(new_total, job.currency, job.locale)  # the same bounds as a new job's
     milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
+    events = {e.id: e for e in Event.select().where(Event.job == job)}
     paid = job_paid(job)
     allocation = _recalculate(milestones, new_total, paid, now)
-    changes = [AmountChange(m.label, m.amount, new, m.paid) for m, new in zip(milestones, allocation.amounts)]
+    changes = [AmountChange(m.label, m.amount, new, m.paid, trigger_of(m, events))
+               for m, new in zip(milestones, allocation.amounts)]
     if allocation.unplaced:
         changes.append(AmountChange(EXTRA_LABEL, 0, allocation.unplaced, 0))
     # its credit is the job view's (core.status.credit_of): all that was received beyond the new total

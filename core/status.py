@@ -141,6 +141,7 @@ class AmountChange:
     old: int
     new: int
     paid: int
+    trigger: Trigger | None = None  # its milestone's: a name the plan parser gave is said from it, in any language
 
 
 @dataclass(frozen=True)

@@ -115,3 +115,13 @@ def test_a_dead_link_is_explained_in_the_browsers_language(client):
     english = client.get("/p/J-XXXX.1.bad").get_data(as_text=True)
     spanish = client.get("/p/J-XXXX.1.bad", headers={"Accept-Language": "es-US,es;q=0.9"}).get_data(as_text=True)
     assert "This payment link is not valid" in english and "This payment link is not valid" not in spanish
+
+
+def test_a_price_change_names_each_payment_in_the_customers_language(ctx, contractor, planned, outbox):
+    from core.pricing import PriceChange, apply_price_change
+
+    Customer.update(language="es").execute()
+    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    [(_, _, text)] = outbox("plan_changed")
+    assert "$4,000.00 a $4,850.00" in text
+    assert "After Removal" not in text and "Después de Removal" in text  # the name the parser gave, in Spanish

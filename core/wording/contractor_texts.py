@@ -23,14 +23,15 @@ from core.reach import Reach
 from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording.language import LANGUAGES, N_, NAMES, _, in_language_of, localized, ngettext
 from core.wording.words import (
-    OUR_LABELS,
     STATES,
+    change_name,
     due_when,
     format_day,
     format_when,
     method_words,
     money,
     plain_spaces,
+    reason_words,
     trigger_words,
 )
 
@@ -553,21 +554,16 @@ def price_preview(job: JobView, change: PriceChangeView) -> str:
     lines = [_("{ref} {customer}: price {old} -> {new}").format(
         ref=job.ref, customer=job.customer_name, old=money(job, change.old_total), new=money(job, change.new_total))]
     if change.reason:
-        lines.append(change.reason)
+        lines.append(reason_words(change.reason))
     for c in change.changes:
         paid = " " + _("(paid)") if c.paid and c.paid >= c.new else ""
-        lines.append(f"  {stored_name(c.label)}: {money(job, c.old)} -> {money(job, c.new)}{paid}")
+        lines.append(f"  {change_name(c)}: {money(job, c.old)} -> {money(job, c.new)}{paid}")
     if change.credit:
         lines.append(_("More was paid than the new price: you would owe a credit of {credit}.").format(
             credit=money(job, change.credit)))
     lines.append("")
     lines.append(_("Apply it and text the customer the new amounts?") if job.plan_sent else _("Apply it?"))
     return "\n".join(lines)
-
-
-def stored_name(label: str) -> str:
-    """A payment's name as stored: one of ours (the plan parser's "Deposit") in the reader's language."""
-    return _(OUR_LABELS[label.casefold()]) if label.casefold() in OUR_LABELS else label
 
 
 def price_applied(job: JobView, total: int, reach: Reach) -> str:

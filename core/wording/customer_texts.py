@@ -15,6 +15,7 @@ from core.wording.fitting import Squeeze, clip, fit
 from core.wording.language import _, in_language_of
 from core.wording.words import (
     business,
+    change_name,
     credit,
     find_event,
     first_name,
@@ -161,7 +162,7 @@ def plan_changed(job: JobView, change: PriceChangeView, link: str) -> str:
                 amount += " " + _("(paid)")
             elif c.paid:
                 amount += " " + _("({paid} paid)").format(paid=sms_money(job, c.paid))
-            lines.append(f"- {clip(c.label, s.label)}: {amount}")
+            lines.append(f"- {change_name(c, s.label)}: {amount}")
         lines += more(open_changes, s, _("at the link below"))
         if change.credit:
             lines.append(credit(job, change.credit))

@@ -22,7 +22,7 @@ from core.gsm import is_gsm7
 from core.money import format_money
 from core.plan import DEFAULT_LEAD, TriggerKind
 from core.plan_parser import default_label
-from core.status import EventView, JobView, MilestoneView, Status, milestone_status
+from core.status import AmountChange, EventView, JobView, MilestoneView, Status, milestone_status
 from core.wording.fitting import Squeeze, clean, clip, sms_name
 from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
 
@@ -167,7 +167,7 @@ def hello(job: JobView, s: Squeeze) -> str:
 # --- Payments and what they are tied to ---------------------------------------------------------
 
 
-def label(m: MilestoneView, limit: int | None = None) -> str:
+def label(m: MilestoneView | AmountChange, limit: int | None = None) -> str:
     """A payment's name in the reader's language: a name of ours translated ("Deposit" → "Anticipo"); ""
     when it only restates the trigger, as the plan parser names a payment given none ("After Removal"), so
     `trigger_words` says it in the reader's language; otherwise as the contractor typed it."""
@@ -177,6 +177,19 @@ def label(m: MilestoneView, limit: int | None = None) -> str:
     with speaking(ENGLISH):
         restated = typed.casefold() == default_label(m.trigger).casefold() or typed.casefold() in _tied_to(m).casefold()
     return "" if restated else clip(typed, limit)
+
+
+def change_name(change: AmountChange, limit: int | None = None) -> str:
+    """A payment's name in a price change, in the reader's language: `label`'s, or what its trigger says when the
+    name only restated it ("After Removal" → "Después de Removal"); a name of ours translated even with no trigger."""
+    typed = clean(change.label)
+    if change.trigger is None:
+        return clip(_(OUR_LABELS[typed.casefold()]) if typed.casefold() in OUR_LABELS else typed, limit)
+    name = label(change, limit)
+    if name:
+        return name
+    tied_to = _tied_to(change, limit)
+    return tied_to[:1].upper() + tied_to[1:]
 
 
 def short_name(m: MilestoneView, limit: int | None = None) -> str:
