@@ -468,18 +468,26 @@ def test_a_cards_done_button_marks_its_event_whatever_was_added_or_cancelled_sin
     assert Event.get(Event.name == "Installation").state == "scheduled"
 
 
-def test_a_forged_event_id_on_a_done_button_is_refused_and_changes_nothing(chat):
+def events_elsewhere(chat):
+    """Another job of this contractor with its event Pour, and a rival contractor's job with its event Tear-off:
+    (the rival's chat, the rival's job, Pour's id, Tear-off's id), for buttons forged to name them."""
     from storage.models import Event
 
-    ref = ref_in(chat.say(NEWJOB)[0]["text"])
-    chat.say(f"/event {ref} Measurement, Dec 3 9am")
     other = ref_in(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
     chat.say(f"/event {other} Pour, Dec 5 9am")
     rival = invited(chat, chat_id=777, first_name="Rival Stone")
     rivals = ref_in(rival.say("/newjob Ann Lee, (415) 555-0199, Roof, $9,000")[0]["text"])
     rival.say(f"/event {rivals} Tear-off, Dec 6 9am")
+    return rival, rivals, Event.get(Event.name == "Pour").id, Event.get(Event.name == "Tear-off").id
+
+
+def test_a_forged_event_id_on_a_done_button_is_refused_and_changes_nothing(chat):
+    from storage.models import Event
+
+    ref = ref_in(chat.say(NEWJOB)[0]["text"])
+    chat.say(f"/event {ref} Measurement, Dec 3 9am")
+    _rival, rivals, pour, tear_off = events_elsewhere(chat)
     [card] = chat.say(f"/job {ref}")
-    pour, tear_off = Event.get(Event.name == "Pour").id, Event.get(Event.name == "Tear-off").id
     for data in (f"done:{ref}:e{pour}", f"done:{ref}:e{tear_off}", f"done:{ref}:e99999999"):
         [refused] = chat.press(data, card)
         assert "That event is no longer on the job" in refused["text"] and "Nothing was changed" in refused["text"]
@@ -732,13 +740,8 @@ def test_a_forged_or_stale_done_anyway_button_is_refused(chat):
     from storage.models import Event
 
     ref = planned_countertops(chat)
-    other = ref_in(chat.say("/newjob Sam Lee, (415) 555-0177, Deck, $2,000")[0]["text"])
-    chat.say(f"/event {other} Pour, Dec 5 9am")
-    rival = invited(chat, chat_id=777, first_name="Rival Stone")
-    rivals = ref_in(rival.say("/newjob Ann Lee, (415) 555-0199, Roof, $9,000")[0]["text"])
-    rival.say(f"/event {rivals} Tear-off, Dec 6 9am")
+    rival, rivals, pour, tear_off = events_elsewhere(chat)
     [asked] = chat.say(f"/done {ref} removal")
-    pour, tear_off = Event.get(Event.name == "Pour").id, Event.get(Event.name == "Tear-off").id
     for data in (f"doneanyway:{ref}:e{pour}", f"doneanyway:{ref}:e{tear_off}", f"doneanyway:{ref}:e99999999"):
         [refused] = chat.press(data, asked)
         assert "That event is no longer on the job" in refused["text"] and "Nothing was changed" in refused["text"]

@@ -26,8 +26,8 @@ from core.status import AmountChange, EventView, JobView, MilestoneView, Status,
 from core.wording.fitting import Squeeze, clean, clip, sms_name
 from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
 
-# The names the plan parser gives a payment (plan_parser.LABELS): ours, so said in the reader's language.
-# and the ones core/pricing.py gives a payment or a line item it adds.
+# Payment names Paystage gives (plan_parser.LABELS, and what core/pricing.py adds), stored in English: ours, so
+# said in the reader's language.
 OUR_LABELS = {"deposit": N_("Deposit"), "down payment": N_("Down payment"), "final payment": N_("Final payment"),
               "retainer": N_("Retainer"), "balance after price change": N_("Balance after price change"),
               "price adjustment": N_("Price adjustment")}
