@@ -15,10 +15,9 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar
 from icalendar import Event as Entry
 
-from core.plan import TriggerKind
-from core.status import JobView, MilestoneView, Status
+from core.status import JobView, Status
 from core.wording.language import _
-from core.wording.words import find_event, format_phone, label, money, trigger_words
+from core.wording.words import falls_due_on_a_day, format_phone, label, money, trigger_words
 
 PRODUCT_ID = "-//Paystage//Job calendar//EN"
 
@@ -64,16 +63,6 @@ def has_dates(job: JobView) -> bool:
     """Whether the calendar would hold anything: an event scheduled, or a payment of a sent plan with a due date."""
     return any(e.scheduled_at is not None and e.state != "cancelled" for e in job.events) or (
         job.plan_sent and any(m.due_at is not None for m in job.milestones))
-
-
-def falls_due_on_a_day(m: MilestoneView, job: JobView) -> bool:
-    """A payment that falls due at the start of a day (on a date, or whole days before a date-only event), said as
-    the day alone: the rule of core.wording.words.due_when, which says it in words."""
-    trigger, event = m.trigger, find_event(job, m.trigger.event)
-    return trigger.kind is TriggerKind.DATE or (
-        trigger.kind is TriggerKind.BEFORE and event is not None and event.date_only
-        and event.scheduled_at is not None and trigger.lead % timedelta(days=1) == timedelta(0)
-        and m.due_at == event.scheduled_at - trigger.lead)
 
 
 def _entry(uid: str, job: JobView) -> Entry:

@@ -22,6 +22,7 @@ from core.views import job_view, price_history
 from core.wording.language import LANGUAGES, _, speaking
 from core.wording.words import (
     STATES,
+    capitalized,
     due_when,
     format_day,
     format_phone,
@@ -108,7 +109,8 @@ def statement(token: str, job: Job, view: JobView):
     """The job on paper: what it costs, the plan, every payment and refund, the totals; printed or saved as a
     PDF by the browser (page.css's print styles: no buttons or links on paper, A4 and Letter margins)."""
     with speaking(view.language):
-        received = [(format_day(moved.at, view), _("Refund") if moved.refund else _capital(method_words(moved.method)),
+        received = [(format_day(moved.at, view),
+                     _("Refund") if moved.refund else capitalized(method_words(moved.method)),
                      money(view, moved.amount)) for moved in payments_received(job)]
         return render_template("statement.html", job=view, history=_price_changes(job, view), received=received,
                                token=token, today=format_day(view.now, view),
@@ -135,10 +137,6 @@ def _price_changes(job: Job, view: JobView) -> list:
             for change in price_history(job)]
 
 
-def _capital(words: str) -> str:
-    return words[:1].upper() + words[1:]
-
-
 def _helpers(view: JobView) -> dict:
     """What the page and the statement say a job's parts with, in the language being spoken."""
     now = view.now
@@ -146,7 +144,7 @@ def _helpers(view: JobView) -> dict:
     def named(m) -> tuple[str, str]:
         """A milestone's name and what it is tied to; said once when it has no name but its trigger."""
         name, tied_to = label(m), trigger_words(m, view)
-        return (name, tied_to) if name else (_capital(tied_to), "")
+        return (name, tied_to) if name else (capitalized(tied_to), "")
 
     def state(m) -> tuple[str, str]:
         """A milestone's state as a class for its colour and the words: due and overdue only while asked for."""
@@ -155,7 +153,7 @@ def _helpers(view: JobView) -> dict:
             status = Status.OVERDUE if m.status is Status.OVERDUE else Status.DUE
         elif status in (Status.DUE, Status.OVERDUE):
             status = Status.UPCOMING
-        return status.value.split()[0], _capital(_(STATES[status]))
+        return status.value.split()[0], capitalized(_(STATES[status]))
 
     return dict(
         money=lambda cents: money(view, cents), named=named, state=state, reason=reason_words,

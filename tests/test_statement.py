@@ -8,12 +8,11 @@ from icalendar import Calendar
 
 from core.context import Actor
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
-from core.ics import falls_due_on_a_day
 from core.jobs import set_customer_language
 from core.payments import record_payment, unapply_refund
 from core.pricing import PriceChange, apply_price_change
 from core.views import job_view
-from core.wording.words import due_when, format_when
+from core.wording.words import due_when, falls_due_on_a_day, format_when
 from sms.app import create_app
 from storage.models import Job, Payment, db
 from tests.test_page_headers import assert_private

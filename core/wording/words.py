@@ -64,13 +64,24 @@ def format_day(moment: datetime | date, job: JobView) -> str:
 
 
 def due_when(m: MilestoneView, job: JobView) -> str:
-    """When a payment falls due: the day alone when it falls due at the start of a day (on a date, or whole
-    days before a date-only event: core/events.py), else the day and the time."""
+    """When a payment falls due: the day alone when it falls due at the start of a day, else the day and the
+    time."""
+    return format_when(m.due_at, job, date_only=falls_due_on_a_day(m, job))
+
+
+def falls_due_on_a_day(m: MilestoneView, job: JobView) -> bool:
+    """Whether a payment falls due at the start of a day, not at a time of day: on a date, or whole days before
+    a date-only event (core/events.py). The texts then say the day alone, and a calendar makes it all day."""
     trigger, event = m.trigger, find_event(job, m.trigger.event)
-    on_a_day = trigger.kind is TriggerKind.DATE or (
+    return trigger.kind is TriggerKind.DATE or (
         trigger.kind is TriggerKind.BEFORE and event is not None and event.date_only
-        and trigger.lead % timedelta(days=1) == timedelta(0) and m.due_at == event.scheduled_at - trigger.lead)
-    return format_when(m.due_at, job, date_only=on_a_day)
+        and event.scheduled_at is not None and trigger.lead % timedelta(days=1) == timedelta(0)
+        and m.due_at == event.scheduled_at - trigger.lead)
+
+
+def capitalized(words: str) -> str:
+    """"After Removal" from "after Removal": the first letter up, the rest as it is (str.capitalize lowers it)."""
+    return words[:1].upper() + words[1:]
 
 
 def duration(lead: timedelta) -> str:
@@ -188,8 +199,7 @@ def change_name(change: AmountChange, limit: int | None = None) -> str:
     name = label(change, limit)
     if name:
         return name
-    tied_to = _tied_to(change, limit)
-    return tied_to[:1].upper() + tied_to[1:]
+    return capitalized(_tied_to(change, limit))
 
 
 def short_name(m: MilestoneView, limit: int | None = None) -> str:
