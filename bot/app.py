@@ -30,7 +30,7 @@ GUIDED = [name for name in COMMANDS if name != "start"]
 REF = r"J-[A-Z0-9]{4,6}"
 BUTTONS = {  # the data each button under the bot's messages carries, and what a tap on it does
     r"^drop$": handlers.drop_button,
-    r"^apply:(\w+)$": handlers.apply_button,
+    r"^change:(send|replace|wait):(\w+)$": handlers.change_button,  # under a price change's preview
     rf"^send:({REF})$": handlers.send_button,
     rf"^job:({REF})$": handlers.job_button,
     rf"^link:({REF})$": handlers.link_button,
@@ -63,7 +63,8 @@ def build_application(token: str, services: Services, *, persistence: BasePersis
     guided = ConversationHandler(
         entry_points=[CommandHandler("start", handlers.start),  # a new contractor is asked their business's name
                       CommandHandler(GUIDED, handlers.entry),
-                      CallbackQueryHandler(handlers.ask_button, pattern=rf"^ask:(\w+):({REF})$")],
+                      CallbackQueryHandler(handlers.ask_button, pattern=rf"^ask:(\w+):({REF})$"),
+                      CallbackQueryHandler(handlers.apply_anyway_button, pattern=r"^change:force:(\w+)$")],
         states={handlers.ASKING: [MessageHandler(filters.TEXT & ~filters.COMMAND, handlers.answer),
                                   CallbackQueryHandler(handlers.answer, pattern=r"^ans:")]},
         fallbacks=[CommandHandler("cancel", handlers.cancel), CommandHandler("skip", handlers.skip)],

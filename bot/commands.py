@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from core.access import OWNER, RETURNING, invite, join
+from core.change_orders import apply_price_change, propose_price_change
 from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput, NotFound
 from core.events import add_event, cancel_event, mark_event_done, open_before, reschedule_event
@@ -45,7 +46,7 @@ from core.payment_accounts import Onboarding, connect_payments
 from core.payments import record_payment
 from core.phones import to_e164
 from core.plans import send_plan, set_plan
-from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.pricing import PriceChange, preview_price_change
 from core.reach import reach
 from core.status import EventView, JobView
 from core.when import parse_when
@@ -54,6 +55,7 @@ from core.wording.contractor_texts import (
     ASK_ADDED,
     ASK_ADDED_AMOUNT,
     ASK_AMOUNT_PAID,
+    ASK_BECAUSE,
     ASK_BUSINESS,
     ASK_CANCELLED,
     ASK_CUSTOMER,
@@ -429,11 +431,22 @@ def run_paid(s: Services, actor: Actor, a: dict) -> Reply:
 
 
 def price_change_reply(s: Services, actor: Actor, ref: str, change: PriceChange) -> Reply:
+    """The preview, and what its buttons offer: to apply it (to a plan not sent yet), or to send it for the
+    customer's approval (replacing the change order waiting for their answer, or once it is answered), or to apply
+    it without their approval, saying why."""
     view = preview_price_change(s.ctx, actor, ref, change)
     job = job_status(s.ctx, actor, ref)
     token = secrets.token_hex(4)
-    return Reply(texts.price_preview(job, view), [[(texts.button("apply"), f"apply:{token}"),
-                                                    (texts.button("drop"), "drop")]],
+    drop, anyway = (texts.button("drop"), "drop"), (texts.button("apply_anyway"), f"change:force:{token}")
+    if not job.plan_sent:
+        buttons = [[(texts.button("apply"), f"change:send:{token}"), drop]]
+    elif job.change_order:
+        number = job.change_order.number
+        buttons = [[(texts.button("replace_change", number=number), f"change:replace:{token}")],
+                   [(texts.button("after_change", number=number), f"change:wait:{token}")], [anyway, drop]]
+    else:
+        buttons = [[(texts.button("send_change"), f"change:send:{token}")], [anyway, drop]]
+    return Reply(texts.price_preview(job, view), buttons,
                  keep={token: {"job": ref, "kind": change.kind, "description": change.description,
                                "amount": change.amount}})
 
@@ -450,10 +463,25 @@ def run_remove(s: Services, actor: Actor, a: dict) -> Reply:
     return price_change_reply(s, actor, a["job"], PriceChange.remove(a["description"]))
 
 
-def apply_change(s: Services, actor: Actor, kept: dict) -> Reply:
+def send_change(s: Services, actor: Actor, kept: dict, how: str) -> Reply:
+    """A previewed change (`kept`), sent for approval as `how` says: send, replace, wait."""
     change = PriceChange(kept["kind"], kept["description"], kept["amount"])
-    view = apply_price_change(s.ctx, actor, kept["job"], change)
-    job = job_status(s.ctx, actor, kept["job"])
+    proposed = propose_price_change(s.ctx, actor, kept["job"], change, replace=how == "replace", wait=how == "wait")
+    job = proposed.job
+    if proposed.outcome == "written":
+        return Reply(texts.price_applied(job, proposed.change.new_total, reach(job, s.ctx.quiet_hours)))
+    if proposed.outcome == "waiting":
+        return Reply(texts.change_order_waiting(job, proposed.number))
+    return Reply(texts.change_order_sent(job, job.change_order, reach(job, s.ctx.quiet_hours)))
+
+
+def run_apply(s: Services, actor: Actor, a: dict) -> Reply:
+    """/apply: the change order waiting for the customer's answer (or the change previewed, when the preview's
+    button asked), applied without their approval for the reason given."""
+    kept = a.get("change")
+    change = PriceChange(kept["kind"], kept["description"], kept["amount"]) if kept else None
+    view = apply_price_change(s.ctx, actor, a["job"], change, because=a["reason"])
+    job = job_status(s.ctx, actor, a["job"])
     return Reply(texts.price_applied(job, view.new_total, reach(job, s.ctx.quiet_hours)))
 
 
@@ -644,6 +672,8 @@ COMMANDS: dict[str, Command] = {c.name: c for c in [
     command("jobs", USAGES["jobs"], texts.SUMMARIES["jobs"], run_jobs, ref=False),
     command("job", USAGES["job"], texts.SUMMARIES["job"], run_job, [JOB]),
     command("link", USAGES["link"], texts.SUMMARIES["link"], run_link, [JOB]),
+    command("apply", USAGES["apply"], texts.SUMMARIES["apply"], run_apply, [JOB, Question("reason", ASK_BECAUSE)],
+            read_one("reason")),
     command("export", USAGES["export"], texts.SUMMARIES["export"], run_export, [JOB]),
     command("invite", USAGES["invite"], texts.SUMMARIES["invite"], run_invite, ref=False),
     command("payments", USAGES["payments"], texts.SUMMARIES["payments"], run_payments, ref=False),

@@ -6,7 +6,7 @@ dispatcher, the web app), and that wait must not freeze every other chat.
 
 Conversation state for a guided command lives in `user_data["guided"]`
 (persisted, so a restart continues where the contractor was); pending
-confirmations (a price change waiting for Apply) in `user_data["pending"]`.
+confirmations (a price change waiting for a button under its preview) in `user_data["pending"]`.
 Each answer is checked as it arrives (bot.commands.accept): a wrong one is
 said so and asked again, the earlier answers kept.
 
@@ -33,7 +33,6 @@ from bot.commands import (
     Services,
     accept,
     accept_tap,
-    apply_change,
     choice_buttons,
     contractor_speaking,
     done_by_id,
@@ -42,6 +41,7 @@ from bot.commands import (
     run_language,
     run_link,
     run_send,
+    send_change,
 )
 from core.context import Actor
 from core.errors import NotFound, PaystageError
@@ -262,15 +262,31 @@ async def drop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 
 
 @in_their_language
-async def apply_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Apply under a price-change preview."""
+async def change_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Under a price-change preview ("change:send:TOKEN"): send it for approval (apply it, to a plan not sent
+    yet), replace the change order waiting for an answer with it, or send it once that one is answered."""
+    actor = await pressed(update)
+    how, token = context.matches[0].groups()
+    kept = context.user_data.get("pending", {}).pop(token, None)
+    if actor is None or kept is None:
+        await update.effective_chat.send_message(texts.preview_gone())
+        return
+    if await run(update, context, lambda: send_change(services(context), actor, kept, how)):
+        await update.callback_query.edit_message_reply_markup(None)
+
+
+@in_their_language
+async def apply_anyway_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | str:
+    """"Apply without approval" under a price-change preview ("change:force:TOKEN"): /apply's question, why, is
+    asked, and its answer applies the change previewed."""
     actor = await pressed(update)
     kept = context.user_data.get("pending", {}).pop(context.matches[0].group(1), None)
     if actor is None or kept is None:
         await update.effective_chat.send_message(texts.preview_gone())
-        return
-    if await run(update, context, lambda: apply_change(services(context), actor, kept)):
-        await update.callback_query.edit_message_reply_markup(None)
+        return ConversationHandler.END
+    await update.callback_query.edit_message_reply_markup(None)
+    context.user_data["guided"] = {"command": "apply", "answers": {"job": kept["job"], "change": kept}}
+    return await ask_next(update, context, actor)
 
 
 @in_their_language

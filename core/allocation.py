@@ -13,7 +13,13 @@ afterwards:
 4. unpaid fixed amounts keep their amount (capped by what remains);
    percentage milestones share the rest;
 5. paid more than the total: open milestones become 0, the excess is credit;
-6. cents by largest remainder, ties to the earlier milestone.
+6. cents by largest remainder, ties to the earlier milestone;
+7. retainage of r holds back r of the price: its milestone asks for r of the
+   total (by rule 6), as a fixed amount would, and the percentage milestones
+   share what the fixed amounts and the retainage leave. So it stays r of the
+   price through every price change (several US states cap retainage by law),
+   and a rise after every percentage payment is paid still falls due now,
+   less the retainage's r of it (`slots`).
 
 One case the rule does not name: the price rises after every percentage
 milestone is paid. The extra has no open percentage to go to, so it comes
@@ -29,7 +35,9 @@ will leave them: recalculating again at the same total changes nothing.
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
+from core.money import WHOLE
 from core.status import credit_of
 
 
@@ -46,6 +54,31 @@ class Slot:
     def settled(self) -> bool:
         """Fully paid: its amount is frozen by a price change (rule 2)."""
         return self.paid > 0 and self.paid >= self.amount
+
+
+class Share(Protocol):
+    """A milestone as stored or viewed (storage.models.Milestone, core.status.MilestoneView): what `slots` reads."""
+
+    percent: int | None
+    fixed: int | None
+    retainage: bool
+    amount: int
+    paid: int
+
+
+def slots(milestones: Sequence[Share], total: int) -> list[Slot]:
+    """The milestones as the allocator sees them at the price `total`, the retainage as r of it (rule 7).
+
+    The one place a plan's milestones become slots: for a new plan (core.plans) and every price change
+    (core.pricing).
+    """
+    return [Slot(None, _held(m.percent, total), m.amount, m.paid) if m.retainage
+            else Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones]
+
+
+def _held(rate: int, total: int) -> int:
+    """r of `total`, rounded as rule 6 rounds: the larger part of the split keeps the odd cent."""
+    return split(total, [WHOLE - rate, rate])[1]
 
 
 @dataclass(frozen=True)

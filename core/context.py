@@ -35,6 +35,7 @@ class Context:
     defaults: Defaults = Defaults()
     reminders: ReminderPolicy = ReminderPolicy()
     quiet_hours: QuietHours = QuietHours()  # the dispatcher's: what the contractor is told a text waits for
+    change_order_days: float = 7  # a change order unanswered this long expires (reminded once, halfway)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,9 @@ for the contractor: `/export J-7K2Q` in Telegram (bot/commands.py, sent as J-7K2
 `paystage export` on the command line.
 
 Each kind of record is one *source*: a function from the job to its rows, listed in SOURCES. A record of a
-new kind (the ChangeOrder table to come, with its approval evidence) is one more function there; where it
-stands in SOURCES says which of two rows of the same moment comes first (a cause before what it caused).
+new kind is one more function there; where it stands in SOURCES says which of two rows of the same moment
+comes first (a cause before what it caused). A change order is one row with its evidence: how the customer
+answered, when, from which phone and message or page request, and the exact words they answered to.
 
 The words of a row (`what`) are in the contractor's language; what a row records (`kind`, `actor`,
 `detail`: the record's own fields, old and new) is as stored, for a program or a dispute to read.
@@ -29,7 +30,7 @@ from core.status import JobView
 from core.views import job_view
 from core.wording.language import N_, NAMES, _, speaking
 from core.wording.words import format_when, method_words, money
-from storage.models import AuditRecord, Job, Milestone, OutboxMessage, Payment, PaymentPart, db
+from storage.models import AuditRecord, ChangeOrder, Job, Milestone, OutboxMessage, Payment, PaymentPart, db
 
 COLUMNS = ("time", "source", "id", "kind", "actor", "what", "amount_minor", "amount", "currency", "status", "detail")
 OUTBOX = "system:outbox"  # who sends a queued message: Paystage, for the business or to it
@@ -86,7 +87,12 @@ AUDIT_WORDS = {
     "payment_recorded": N_("Payment recorded: {amount} ({method})"),
     "refund_recorded": N_("Refund recorded: {amount}"),
     "price_changed": N_("Price changed from {old_total} to {total}: {reason}"),
-    "price_change_accepted": N_("The customer accepted the new price, {amount}"),
+    "change_order_sent": N_("Change order {number} sent to the customer: {old_total} to {new_total}"),
+    "change_order_waiting": N_("Change order {number} waits until the one before it is answered"),
+    "change_order_replaced": N_("Change order {number} replaced by change order {by}"),
+    "change_order_approved": N_("The customer approved change order {number} ({via})"),
+    "change_order_declined": N_("The customer declined change order {number} ({via})"),
+    "change_order_expired": N_("Change order {number} expired without an answer"),
     "checkout_started": N_("The customer started paying {amount} online ({method})"),
     "bank_transfer_started": N_("Bank transfer started: {amount}"),
     "bank_transfer_failed": N_("Bank transfer failed: {reason}"),
@@ -101,7 +107,7 @@ AUDIT_WORDS = {
 }
 # Where an audit record's amount is, and its sign: a refund is money going back.
 AUDIT_AMOUNTS = {"job_created": ("items", 1), "payment_recorded": ("amount", 1), "refund_recorded": ("amount", -1),
-                 "price_changed": ("total", 1), "price_change_accepted": ("total", 1),
+                 "price_changed": ("total", 1),
                  "checkout_started": ("amount", 1), "bank_transfer_started": ("amount", 1)}
 
 
@@ -150,6 +156,40 @@ def milestone_rows(job: Job, view: JobView) -> Iterable[Row]:
                   sequence=m.id)
 
 
+def change_order_rows(job: Job, view: JobView) -> Iterable[Row]:
+    """Each change order, at its answer (or when it was proposed, while it waits), with the evidence of the answer."""
+    for order in ChangeOrder.select().where(ChangeOrder.job == job).order_by(ChangeOrder.number):
+        prices = dict(number=order.number, old=money(view, order.old_total), new=money(view, order.new_total),
+                      state=_(ORDER_STATES.get(order.state, order.state)))
+        what = _("Change order {number}: {old} -> {new}, {state}").format(**prices)
+        if order.answered_via in ("sms", "page"):
+            what += " " + (_("by text from {phone}, message {message}") if order.answered_via == "sms"
+                           else _("on the page: {request}")).format(phone=order.answered_by,
+                                                                    message=order.message_id, request=order.request)
+        if order.applied_because:
+            what += " " + _("without the customer's approval, because: {because}").format(
+                because=order.applied_because)
+        yield Row(
+            at=order.answered_at or order.proposed_at, source="change_order", kind="change_order",
+            actor=(f"customer:{order.answered_by}" if order.answered_via in ("sms", "page")
+                   else order.answered_by or order.proposed_by),
+            what=what, amount=order.new_total, amount_text=money(view, order.new_total), status=order.state,
+            detail={"number": order.number, "change": order.reason, "old_total": order.old_total,
+                    "new_total": order.new_total, "proposed_by": order.proposed_by,
+                    "proposed_at": _iso(order.proposed_at), "sent_at": _iso(order.sent_at), "text": order.text,
+                    "expires_at": _iso(order.expires_at), "answered_at": _iso(order.answered_at),
+                    "answered_via": order.answered_via, "answered_by": order.answered_by,
+                    "message_id": order.message_id, "request": order.request, "shown": order.shown,
+                    "applied_because": order.applied_because},
+            sequence=order.id,
+        )
+
+
+ORDER_STATES = {"waiting": N_("waiting its turn"), "pending": N_("waiting for the customer's answer"),
+                "approved": N_("approved"), "declined": N_("declined"), "expired": N_("expired unanswered"),
+                "replaced": N_("replaced"), "applied": N_("applied"), "withdrawn": N_("withdrawn")}
+
+
 def message_rows(job: Job, view: JobView) -> Iterable[Row]:
     """Every message queued about the job, to the customer (SMS) or the contractor (Telegram), and its fate."""
     customer, contractor = job.customer, job.contractor
@@ -174,8 +214,8 @@ def message_rows(job: Job, view: JobView) -> Iterable[Row]:
 
 
 # In this order, a row of each comes before one of the next at the same moment: a change, then the money, then
-# the payment it made due, then the messages it caused. The ChangeOrder table to come adds its function here.
-SOURCES: list[Source] = [audit_rows, payment_rows, milestone_rows, message_rows]
+# the payment it made due, then the change order answered, then the messages it caused.
+SOURCES: list[Source] = [audit_rows, payment_rows, milestone_rows, change_order_rows, message_rows]
 
 
 # --- Writing the rows ------------------------------------------------------------------------------------------
@@ -259,6 +299,9 @@ def _audit_words(kind: str, old: dict, new: dict, view: JobView, amount: int | N
         fields["old_total"] = money(view, int(old["total"]))
     if "total" in new:
         fields["total"] = money(view, int(new["total"]))
+    for key in ("old_total", "new_total"):
+        if key in new:
+            fields[key] = money(view, int(new[key]))
     if "language" in new:
         fields["language"] = _(NAMES.get(new["language"], new["language"]))
     fields["when"] = _moment(new.get("scheduled_at"), new.get("date_only", False), view)

@@ -2,7 +2,7 @@
 
 The words a customer can text (case, accents and punctuation forgiving), in
 English or Spanish whatever language they read: BAL/SALDO, NEXT/PROXIMO,
-PLAN, PAY/PAGAR, HELP/AYUDA, YES/SI after a plan change, ESPAÑOL or ENGLISH
+PLAN, PAY/PAGAR, HELP/AYUDA, YES/SI or NO to a change order (core.change_orders), ESPAÑOL or ENGLISH
 to read every text and the page in that language, a number to pick one of
 several jobs, and Twilio's opt-out and opt-in words (STOP and START always
 work). Anything else is passed on to the contractor in Telegram. A phone
@@ -23,13 +23,13 @@ from dataclasses import dataclass
 
 from peewee import IntegrityError
 
+from core.change_orders import answer_by_text
 from core.context import Actor, Context
 from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
-from core.status import JobView
 from core.views import job_view
 from core.wording import contractor_texts, customer_replies
-from storage.models import AuditRecord, Customer, HeldText, InboundMessage, Job, PhoneChoice, db
+from storage.models import Customer, HeldText, InboundMessage, Job, PhoneChoice, db
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had opted out
@@ -46,6 +46,7 @@ COMMANDS = {  # word -> answer(job view, payment link)
 }
 HELP = {"HELP", "INFO", "AYUDA"}
 YES = {"YES", "SI"}
+NO = {"NO"}  # to a change order waiting for an answer; otherwise the customer's own words, passed on
 LANGUAGES = {"ESPANOL": "es", "ENGLISH": "en", "INGLES": "en"}  # accents are folded: ESPAÑOL is ESPANOL
 SPANISH = {"SALDO", "PROXIMO", "PAGAR", "AYUDA", "SI", "ESPANOL"}  # a phone we do not know is answered in Spanish
 RELAY_LIMIT = 1600  # what one SMS can carry, concatenated
@@ -106,8 +107,8 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
         return COMMANDS[word](view, link)
     if word in HELP or not word:
         return customer_replies.help(view)
-    if word in YES:
-        return _accept_change(job, view, customer, message_id, now)
+    if word in YES or (word in NO and view.change_order):
+        return _answer_change(ctx, phone, job, word in YES, message_id)
     tell_contractor(job.contractor, job, "relay", contractor_texts.relay(view, body.strip()[:RELAY_LIMIT]),
                     key=f"inbound:{message_id}:relay", now=now)
     return customer_replies.relayed(view)
@@ -171,15 +172,13 @@ def _opt(ctx: Context, phone: str, jobs: list[Job], *, out: bool, message_id: st
                         key=f"inbound:{message_id}:opt:{job.id}", now=now)
 
 
-def _accept_change(job: Job, view: JobView, customer: Actor, message_id: str, now) -> str:
-    """YES after a plan-change text: the customer accepts the new amounts of the latest change."""
-    latest = (AuditRecord.select().where(AuditRecord.job == job, AuditRecord.kind == "price_changed")
-              .order_by(AuditRecord.id.desc()).first())
-    accepted = latest and AuditRecord.select().where(
-        AuditRecord.job == job, AuditRecord.kind == "price_change_accepted", AuditRecord.id > latest.id).exists()
-    if latest is None or accepted:
-        return customer_replies.nothing_to_accept(view)
-    audit(job, customer, "price_change_accepted", now, new={"change": latest.id, "total": view.total})
-    tell_contractor(job.contractor, job, "price_change_accepted", contractor_texts.change_accepted(view),
-                    key=f"inbound:{message_id}:accepted", now=now)
-    return customer_replies.change_accepted(view)
+def _answer_change(ctx: Context, phone: str, job: Job, approve: bool, message_id: str) -> str:
+    """YES or NO to the job's change order waiting for an answer: the message id is the evidence."""
+    answered = answer_by_text(ctx, phone, job.ref, approve, message_id)
+    if answered.outcome == "approved":
+        return customer_replies.change_approved(answered.job)
+    if answered.outcome == "declined":
+        return customer_replies.change_declined(answered.job)
+    if answered.outcome in ("closed", "expired"):
+        return customer_replies.change_closed(answered.job, answered.order)
+    return customer_replies.nothing_to_accept(answered.job)

@@ -2,6 +2,7 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from core import regional
 from core.context import Actor, Context
@@ -12,7 +13,7 @@ from core.phones import to_e164
 from core.status import JobView
 from core.views import job_view
 from core.wording.language import ENGLISH, LANGUAGES, N_, _
-from storage.models import Contractor, Customer, Job, LineItem, db
+from storage.models import ChangeOrder, Contractor, Customer, Job, LineItem, db
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud and typed on a phone
 NO_BUSINESS_NAME = N_("A business name cannot be empty. Example: Whitfield Stone & Tile")
@@ -143,9 +144,17 @@ def cancel_job(ctx: Context, actor: Actor, ref: str) -> JobView:
         job = load_job(actor, ref, lock=True)
         require_active(job)
         Job.update(state="cancelled").where(Job.id == job.id).execute()
+        withdraw_change_orders(job, actor, now)
         audit(job, actor, "job_cancelled", now, old={"state": "active"}, new={"state": "cancelled"})
         job.state = "cancelled"
         return job_view(job, now)
+
+
+def withdraw_change_orders(job: Job, actor: Actor, now: datetime) -> None:
+    """The job was cancelled or its plan replaced: none of its change orders can be answered any more."""
+    (ChangeOrder.update(state="withdrawn", answered_at=now, answered_via="telegram", answered_by=str(actor),
+                        remind_at=None)
+     .where(ChangeOrder.job == job, ChangeOrder.state.in_(("waiting", "pending"))).execute())
 
 
 def job_status(ctx: Context, actor: Actor, ref: str) -> JobView:

@@ -3,6 +3,12 @@
 A milestone's share is either a percentage (basis points of what the fixed
 amounts leave over) or a fixed amount in minor units; its trigger ties it to
 the plan being sent, to an event of the job, or to a date.
+
+A plan may hold back retainage: a share of the price, kept until an event is
+done (docs/design.md, "Retainage"). It is a milestone of its own, named
+RETAINAGE, whose percentage is that share (at most MAX_RETAINAGE) and whose
+trigger is after its release event; the other percentages still make 100% of
+what the fixed amounts and the retainage leave (core.allocation, rule 7).
 """
 
 from collections.abc import Callable
@@ -15,6 +21,9 @@ from core.money import WHOLE, format_percent
 from core.wording.language import N_, _
 
 DEFAULT_LEAD = timedelta(hours=24)  # "before EVENT" means a day before it, unless told otherwise
+MAX_RETAINAGE = WHOLE // 2  # holding back more than half of the price is a typo, not retainage
+# The retainage milestone's name, stored in English as written here: core.wording.words says it in the reader's.
+RETAINAGE = N_("Retainage")
 
 
 class TriggerKind(StrEnum):
@@ -47,10 +56,13 @@ class MilestoneTerms:
     trigger: Trigger
     percent: int | None = None  # basis points
     fixed: int | None = None  # minor units
+    retainage: bool = False  # holds back `percent` of the price until its trigger (core.allocation, rule 7)
 
     def __post_init__(self):
         if (self.percent is None) == (self.fixed is None):
             raise ValueError("a milestone has either a percentage or a fixed amount")
+        if self.retainage and (self.percent is None or self.trigger.kind is not TriggerKind.AFTER):
+            raise ValueError("retainage is a percentage, due after its event")
 
 
 # Said after a refusal as a sentence of its own: _(EXAMPLE) where it is said.
@@ -61,8 +73,10 @@ def check_percentages(terms: list[MilestoneTerms]) -> None:
     """The rules of a plan that need no total: a payment at all, one percentage, 100% exactly.
 
     At least one percentage (or "rest") milestone keeps the plan adding up
-    when the price changes.
+    when the price changes. Retainage is no payment of its own here: it is
+    held back from the others, whose percentages make 100%.
     """
+    terms = [t for t in terms if not t.retainage]
     if not terms:
         raise InvalidInput(" ".join((_("A plan needs at least one payment."), _(EXAMPLE))))
     percents = [t.percent for t in terms if t.percent is not None]
@@ -84,3 +98,8 @@ def check_plan(terms: list[MilestoneTerms], total: int, money: Callable[[int], s
     if fixed > total:
         raise InvalidInput(_("The fixed amounts ({fixed}) are more than the job's total ({total}).").format(
             fixed=money(fixed), total=money(total)))
+    rate = sum(t.percent for t in terms if t.retainage)
+    if fixed + total * rate // WHOLE > total:
+        raise InvalidInput(_("The fixed amounts ({fixed}) and the retainage ({retained}) are more than the job's "
+                             "total ({total}).").format(fixed=money(fixed), retained=format_percent(rate),
+                                                        total=money(total)))

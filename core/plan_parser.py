@@ -19,6 +19,13 @@ matter. A clause is an amount, a trigger and, optionally, a label, in any order:
              the next such date from today on
     label    deposit | down payment | final payment | retainer
 
+One clause may hold back retainage instead of asking for a payment:
+
+    retain   retain 10% until EVENT | retain 10% until 30 days after EVENT | 10% retainage until
+             EVENT is done: that share of the price is held back (more than 0%, at most
+             MAX_RETAINAGE) and falls due when EVENT is done, or that many days after; it is a
+             milestone of its own, last in the plan, and the other percentages make 100% of the rest
+
 A deposit, down payment or retainer with no trigger is due now. Without a label
 the trigger names the milestone: "Deposit" (now), "Before Measurement",
 "3 days before Installation", "After Removal", "On Dec 15". EVENT is matched
@@ -52,12 +59,23 @@ from core.money import (
     parse_amount,
     parse_percent,
 )
-from core.plan import DEFAULT_LEAD, EXAMPLE, MilestoneTerms, Trigger, TriggerKind, check_percentages
+from core.plan import (
+    DEFAULT_LEAD,
+    EXAMPLE,
+    MAX_RETAINAGE,
+    RETAINAGE,
+    MilestoneTerms,
+    Trigger,
+    TriggerKind,
+    check_percentages,
+)
 from core.wording.language import N_, _, current, ngettext
 
 # Said after a refusal as a sentence of its own: _(WHEN) where it is said, before _(EXAMPLE) (core.plan).
 # "now", "before", "after", "on", EVENT and DATE are the words of a plan, which is typed in English.
 WHEN = N_("Say now, before EVENT, after EVENT or on DATE.")
+# Said after a refusal of a retain clause, as EXAMPLE after any other: _(RETAIN_EXAMPLE).
+RETAIN_EXAMPLE = N_("Example: 30% before measurement, 70% after installation, retain 10% until final walkthrough")
 # The words on both sides of "and" in a list of what was typed (two amounts, two times, two rests), said as
 # a whole: "25% and $500", "'now' and 'before'"; a longer list is folded, "a and b and c".
 AND = N_("{first} and {second}")
@@ -81,6 +99,8 @@ _PERCENT = re.compile(r"(?P<neg>-)?(?P<num>\d+(?:[.,]\d+)?)\s?(?:%|percent\b|per
 _FRACTION = re.compile(r"\b(?:(?:a|one)\s+)?(?P<name>half|quarter|three\s+quarters)\b")
 _THIRD = re.compile(r"\bthirds?\b")
 _REST = re.compile(r"\b(?:the\s+)?(?:rest|remainder|(?:remaining\s+)?balance|remaining)\b")
+_RETAIN = re.compile(r"\b(?:retain(?:ed|age)?|(?:hold|held)\s+back)\b")  # not "retainer": a deposit
+_UNTIL = re.compile(r"\b(?:until|till)\b(?P<release>.*?)(?:\s+(?:is\s+)?done)?\s*$")
 _LABEL = re.compile(r"\b(?:deposit|down\s+payment|final\s+payment|retainer)\b")
 _NOW = re.compile(r"\b(?:now|up[\s-]?front|(?:on|upon|at)\s+(?:acceptance|signing))\b")
 _SIDE = re.compile(r"\b(?:before|after)\b")
@@ -134,9 +154,10 @@ def parse_plan(sentence: str, events: list[str], *, currency: str, locale: str, 
     clauses = _split_clauses(sentence, job)
     if not clauses:
         raise InvalidInput(_sentences(_("The plan is empty: say how much is due and when."), _(EXAMPLE)))
-    terms = _settle_rest([_read_clause(clause, job) for clause in clauses])
+    retained = [clause for clause in clauses if _RETAIN.search(clause.lower())]
+    terms = _settle_rest([_read_clause(clause, job) for clause in clauses if clause not in retained])
     check_percentages(terms)
-    return terms
+    return terms + _retainage(retained, job)
 
 
 def _split_clauses(sentence: str, job: _Job) -> list[str]:
@@ -200,13 +221,81 @@ def _read_clause(clause: str, job: _Job) -> _Part:
         if trigger is None:
             when = _("When is the {amount} due?").format(amount=share.shown.removeprefix("the "))
             raise InvalidInput(_sentences(when, _(WHEN), _(EXAMPLE)))
-        unknown = [word for word in re.findall(r"[^\W_]+", text) if word not in FILLER]
-        if unknown:
-            wrong = _("I did not understand '{words}'.").format(words=" ".join(unknown))
-            raise InvalidInput(_sentences(wrong, _(EXAMPLE)))
+        _check_understood(text, EXAMPLE)
     except InvalidInput as error:
         raise InvalidInput(_("In '{clause}': {error}").format(clause=clause, error=error)) from None
     return _Part(clause, label or default_label(trigger), trigger, share)
+
+
+def _retainage(clauses: list[str], job: _Job) -> list[MilestoneTerms]:
+    """The retainage milestone the retain clause states, if any: one at most."""
+    if len(clauses) > 1:
+        wrong = _("A plan holds back retainage once, but {clauses} both do. Keep one.").format(
+            clauses=_listed([f"'{clause}'" for clause in clauses]))
+        raise InvalidInput(_sentences(wrong, _(RETAIN_EXAMPLE)))
+    return [_read_retain_clause(clause, job) for clause in clauses]
+
+
+def _read_retain_clause(clause: str, job: _Job) -> MilestoneTerms:
+    try:
+        text = _blank(clause.lower(), _RETAIN.search(clause.lower()))
+        until = _UNTIL.search(text)
+        if until is None:
+            raise InvalidInput(_sentences(_("Say until when it is held back."), _(RETAIN_EXAMPLE)))
+        text, rate = _take_rate(text[: until.start()], job)
+        _check_understood(text, RETAIN_EXAMPLE)
+        release = _release(until["release"], job)
+    except InvalidInput as error:
+        raise InvalidInput(_("In '{clause}': {error}").format(clause=clause, error=error)) from None
+    return MilestoneTerms(RETAINAGE, release, percent=rate, retainage=True)
+
+
+def _take_rate(text: str, job: _Job) -> tuple[str, int]:
+    """What retainage holds back of the price: a percentage, more than 0%, at most MAX_RETAINAGE."""
+    found = _amounts(text, job)
+    if not found:
+        raise InvalidInput(_sentences(_("How much is held back? Give a percentage."), _(RETAIN_EXAMPLE)))
+    if len(found) == 1 and found[0].re is _PERCENT:
+        # checked before the percentage is read, which refuses 0% and past 100% in words meant for a payment
+        _check_rate(float(found[0]["num"].replace(",", ".")) * (-100 if found[0]["neg"] else 100))
+    text, share = _take_share(text, job)
+    if share.percent is None:
+        wrong = _("Retainage is a percentage of the price, not '{amount}'.").format(amount=share.shown)
+        raise InvalidInput(_sentences(wrong, _(RETAIN_EXAMPLE)))
+    _check_rate(share.percent)
+    return text, share.percent
+
+
+def _check_rate(points: float) -> None:
+    if points <= 0:
+        raise InvalidInput(_sentences(_("Retainage must hold back more than 0%; to hold nothing back, leave the "
+                                        "retain clause out."), _(RETAIN_EXAMPLE)))
+    if points > MAX_RETAINAGE:
+        wrong = _("Retainage can hold back at most {most} of the price, not {percent}.").format(
+            most=format_percent(MAX_RETAINAGE), percent=format_percent(round(points)))
+        raise InvalidInput(_sentences(wrong, _(RETAIN_EXAMPLE)))
+
+
+def _release(text: str, job: _Job) -> Trigger:
+    """When retainage falls due: when its event is done ("until EVENT"), or days after ("until 30 days after
+    EVENT", "until EVENT net 30")."""
+    if not text.strip() or _NOW.search(text) or _DATE.search(text) or _BEFORE.search(text):
+        raise InvalidInput(_sentences(_("Retainage is paid once an event is done: say 'until EVENT' or 'until 30 "
+                                        "days after EVENT'."), _(RETAIN_EXAMPLE)))
+    match = _AFTER.search(text)
+    if match is None:  # "until EVENT": when it is done
+        return _event_trigger(_AFTER.search(f"after {text}"), job)
+    _check_understood(text[: match.start()], RETAIN_EXAMPLE)
+    return _event_trigger(match, job)
+
+
+def _check_understood(text: str, example: str) -> None:
+    """Refuses the words left in `text` once everything was read, but small words; `example` (marked with N_)
+    shows how to write it."""
+    unknown = [word for word in re.findall(r"[^\W_]+", text) if word not in FILLER]
+    if unknown:
+        wrong = _("I did not understand '{words}'.").format(words=" ".join(unknown))
+        raise InvalidInput(_sentences(wrong, _(example)))
 
 
 def _sentences(*said: str) -> str:

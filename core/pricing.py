@@ -1,21 +1,22 @@
-"""Changing a job's price: a preview with old and new amounts, then applying it.
+"""Changing a job's price: working out old and new amounts, and writing them.
 
 A price change is one of: a new total, a line item added, removed or edited.
-Both the preview and the application run the same calculation
-(core.allocation.recalculate) on the same facts, so what the contractor
-confirmed is what the customer is told.
+The preview, the change order the customer approves and the writing run the
+same calculation (core.allocation.recalculate) on the same facts, so what the
+contractor confirmed is what the customer is told. When it is written, and
+who agreed to it, is core.change_orders'.
 """
 
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
 
-from core.allocation import Allocation, Slot, recalculate
+from core.allocation import Allocation, recalculate, slots
 from core.context import Actor, Context
 from core.due import announce_due
 from core.errors import InvalidInput
 from core.jobs import Item, check_amounts, check_total, load_job, require_active
-from core.journal import audit, tell_contractor, text_customer
+from core.journal import audit, tell_contractor
 from core.matching import match_name
 from core.money import format_money
 from core.payments import apply_payments, payment_order
@@ -23,9 +24,9 @@ from core.plan import TriggerKind
 from core.reach import reach
 from core.status import AmountChange, PriceChangeView
 from core.views import job_paid, job_view, trigger_of
-from core.wording import contractor_texts, customer_texts
+from core.wording import contractor_texts
 from core.wording.language import N_, _
-from storage.models import Event, Job, LineItem, Milestone, db
+from storage.models import AuditRecord, Event, Job, LineItem, Milestone, db
 
 # Names we give a milestone and a line item, stored in English as written here: N_ puts them in the catalog, for
 # the texts that show them to translate where read, as core.wording.words does with the plan parser's names.
@@ -59,9 +60,10 @@ class PriceChange:
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """The worked-out change: new line items, new amounts, and the view of both."""
+class WorkedOut:
+    """A change worked out on the job as it stands: new line items, new amounts, and the view of both."""
 
+    change: PriceChange
     items: list[tuple[str, int]]  # (description, amount) after the change
     milestones: list[Milestone]
     allocation: Allocation
@@ -73,48 +75,18 @@ def preview_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChan
     with db.atomic():
         job = load_job(actor, ref)
         require_active(job)
-        return _work_out(job, change, ctx.clock()).view
+        return work_out(job, change, ctx.clock()).view
 
 
-def apply_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChange) -> PriceChangeView:
-    """Change the price, recalculate the plan, and tell the customer what changed and why."""
-    now = ctx.clock()
-    with db.atomic():
-        job = load_job(actor, ref, lock=True)
-        require_active(job)
-        plan = _work_out(job, change, now)
-        LineItem.delete().where(LineItem.job == job).execute()
-        for position, (description, amount) in enumerate(plan.items):
-            LineItem.create(job=job, position=position, description=description, amount=amount)
-        for m, amount in zip(plan.milestones, plan.allocation.amounts):
-            if amount != m.amount:
-                Milestone.update(amount=amount).where(Milestone.id == m.id).execute()
-        if plan.allocation.unplaced:
-            _add_extra_milestone(job, plan.allocation.unplaced, len(plan.milestones), now)
-        apply_payments(job, now)
-        view = plan.view
-        record = audit(job, actor, "price_changed", now,
-                       old={"total": view.old_total, "amounts": [c.old for c in view.changes]},
-                       new={"total": view.new_total, "amounts": [c.new for c in view.changes],
-                            "reason": view.reason, "credit": view.credit})
-        if job.plan_sent_at:
-            _tell_customer(ctx, job, view, f"job:{job.id}:price:{record.id}", now)
-            announce_due(ctx, job, now)
-        if view.credit:
-            after = job_view(job, now)
-            tell_contractor(job.contractor, job, "credit_owed", contractor_texts.credit_owed(after, reach(
-                after, ctx.quiet_hours)), key=f"job:{job.id}:credit:{record.id}", now=now)
-        return view
-
-
-def _work_out(job: Job, change: PriceChange, now: datetime) -> _Plan:
+def work_out(job: Job, change: PriceChange, now: datetime) -> WorkedOut:
+    """The change on the job as it stands: refused (InvalidInput, Conflict) when it cannot be made."""
     items = [(i.description, i.amount) for i in job.line_items.order_by(LineItem.position)]
+    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
+    paid = job_paid(job)
     new_items, reason = _changed_items(items, change, job.currency, job.locale)
     old_total, new_total = sum(a for _d, a in items), sum(a for _d, a in new_items)
     check_total(new_total, job.currency, job.locale)  # the same bounds as a new job's
-    milestones = list(Milestone.select().where(Milestone.job == job).order_by(Milestone.position))
     events = {e.id: e for e in Event.select().where(Event.job == job)}
-    paid = job_paid(job)
     allocation = _recalculate(milestones, new_total, paid, now)
     changes = [AmountChange(m.label, m.amount, new, m.paid, trigger_of(m, events))
                for m, new in zip(milestones, allocation.amounts)]
@@ -122,7 +94,34 @@ def _work_out(job: Job, change: PriceChange, now: datetime) -> _Plan:
         changes.append(AmountChange(EXTRA_LABEL, 0, allocation.unplaced, 0))
     # its credit is the job view's (core.status.credit_of): all that was received beyond the new total
     view = PriceChangeView(reason=reason, old_total=old_total, new_total=new_total, paid=paid, changes=tuple(changes))
-    return _Plan(new_items, milestones, allocation, view)
+    return WorkedOut(change, new_items, milestones, allocation, view)
+
+
+def write_price_change(ctx: Context, actor: Actor, job: Job, worked: WorkedOut, now: datetime,
+                       **noted) -> AuditRecord:
+    """Write the new line items and amounts, apply what was paid, and record it (`noted`: how it was agreed). The
+    payments it makes due are announced; the contractor hears of a credit. The job's row must be locked."""
+    LineItem.delete().where(LineItem.job == job).execute()
+    for position, (description, amount) in enumerate(worked.items):
+        LineItem.create(job=job, position=position, description=description, amount=amount)
+    for m, amount in zip(worked.milestones, worked.allocation.amounts):
+        if amount != m.amount:
+            Milestone.update(amount=amount).where(Milestone.id == m.id).execute()
+    if worked.allocation.unplaced:
+        _add_extra_milestone(job, worked.allocation.unplaced, len(worked.milestones), now)
+    apply_payments(job, now)
+    view = worked.view
+    record = audit(job, actor, "price_changed", now,
+                   old={"total": view.old_total, "amounts": [c.old for c in view.changes]},
+                   new={"total": view.new_total, "amounts": [c.new for c in view.changes],
+                        "reason": view.reason, "credit": view.credit, **noted})
+    if job.plan_sent_at:
+        announce_due(ctx, job, now)
+    if view.credit:
+        after = job_view(job, now)
+        tell_contractor(job.contractor, job, "credit_owed", contractor_texts.credit_owed(after, reach(
+            after, ctx.quiet_hours)), key=f"job:{job.id}:credit:{record.id}", now=now)
+    return record
 
 
 def _recalculate(milestones: list[Milestone], total: int, paid: int, now: datetime) -> Allocation:
@@ -133,7 +132,7 @@ def _recalculate(milestones: list[Milestone], total: int, paid: int, now: dateti
     unapplied = max(paid - sum(m.paid for m in milestones), 0)
     index = {m.id: i for i, m in enumerate(milestones)}
     order = [index[m.id] for m in payment_order(milestones, now)]
-    return recalculate(total, [Slot(m.percent, m.fixed, m.amount, m.paid) for m in milestones], unapplied, order)
+    return recalculate(total, slots(milestones, total), unapplied, order)
 
 
 def _changed_items(items: list[tuple[str, int]], change: PriceChange, currency: str,
@@ -174,12 +173,3 @@ def _add_extra_milestone(job: Job, amount: int, position: int, now: datetime) ->
     Milestone.create(job=job, position=position, label=EXTRA_LABEL, fixed=amount, amount=amount,
                      trigger_kind=TriggerKind.NOW.value, due_at=now if job.plan_sent_at else None)
 
-
-def _tell_customer(ctx: Context, job: Job, change: PriceChangeView, key: str, now: datetime) -> None:
-    view = job_view(job, now)
-    link = ctx.links.url(job.ref, now)
-    if view.credit:
-        text_customer(job.customer, job, "credit_owed", customer_texts.credit_owed(view), key=key, now=now)
-    else:
-        text_customer(job.customer, job, "plan_changed", customer_texts.plan_changed(view, change, link), key=key,
-                      now=now)

@@ -9,7 +9,7 @@ from core.journal import tell_contractor, text_customer
 from core.plan import TriggerKind
 from core.views import job_view, processing_milestones
 from core.wording import contractor_texts, customer_texts
-from storage.models import Event, Job, Milestone, db
+from storage.models import ChangeOrder, Event, Job, Milestone, db
 
 GATE_NOTICE = timedelta(hours=24)  # how long before an event its contractor hears of an unpaid "before" payment
 
@@ -91,6 +91,8 @@ def next_moment(now: datetime) -> datetime | None:
         _earliest(Milestone.due_at, Milestone.announced_at.is_null(), Milestone.due_at > now),
         _earliest(Milestone.next_reminder_at, Milestone.next_reminder_at > now),
         next_event - GATE_NOTICE if next_event else None,
+        _earliest(ChangeOrder.remind_at, ChangeOrder.state == "pending", ChangeOrder.remind_at > now),
+        _earliest(ChangeOrder.expires_at, ChangeOrder.state == "pending", ChangeOrder.expires_at > now),
     ]
     return min((m for m in moments if m), default=None)
 

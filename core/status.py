@@ -68,6 +68,7 @@ class MilestoneView:
     event_at: datetime | None = None  # when its event is scheduled (before/after triggers)
     id: int | None = None
     processing: bool = False  # a payment for it is on its way (a bank transfer settles in days)
+    retainage: bool = False  # holds back `percent` of the price until its trigger (core/allocation.py, rule 7)
 
     @property
     def open_amount(self) -> int:
@@ -104,6 +105,7 @@ class JobView:
     language: str = "en"  # the customer's: their texts and page are in it (core.wording.language)
     business_language: str = "en"  # the contractor's, from Telegram: what they are told is in it
     opted_out_at: datetime | None = None  # when the customer replied STOP: no text reaches them until START
+    change_order: "ChangeOrderView | None" = None  # the one waiting for the customer's answer: the plan stands
 
     @property
     def remaining(self) -> int:
@@ -128,6 +130,12 @@ class JobView:
     @property
     def processing(self) -> tuple[MilestoneView, ...]:
         return tuple(m for m in self.milestones if m.open_amount > 0 and m.processing)
+
+    @property
+    def held_back(self) -> MilestoneView | None:
+        """The retainage milestone while it holds money back: open, and not yet due (its event still to be done,
+        or the days after it still to pass)."""
+        return next((m for m in self.upcoming if m.retainage), None)
 
     @property
     def next(self) -> MilestoneView | None:
@@ -159,3 +167,19 @@ class PriceChangeView:
         """What the job's view will say once the change is applied: the same definition, so the preview, the audit
         record and both sides' messages agree."""
         return credit_of(self.paid, self.new_total)
+
+
+@dataclass(frozen=True)
+class ChangeOrderView:
+    """A price change sent to the customer for approval (core.change_orders), and what became of it."""
+
+    number: int
+    state: str  # waiting, pending, approved, declined, expired, replaced, applied, withdrawn
+    reason: str  # what changes, in words, as PriceChangeView.reason
+    old_total: int
+    new_total: int
+    sent_at: datetime | None = None
+    expires_at: datetime | None = None
+    answered_at: datetime | None = None
+    answered_via: str | None = None  # sms, page, telegram (the contractor), system
+    applied_because: str = ""  # the contractor's reason for applying it without the customer's approval

@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 from peewee import fn
 
 from core.plan import Trigger, TriggerKind
-from core.status import EventView, JobView, MilestoneView, milestone_status
-from storage.models import AuditRecord, Checkout, Event, Job, LineItem, Milestone, Payment
+from core.status import ChangeOrderView, EventView, JobView, MilestoneView, milestone_status
+from storage.models import AuditRecord, ChangeOrder, Checkout, Event, Job, LineItem, Milestone, Payment
 
 
 def trigger_of(milestone: Milestone, events: dict[int, Event]) -> Trigger:
@@ -67,8 +67,17 @@ def job_view(job: Job, now: datetime) -> JobView:
         item_ids=tuple(line_id for line_id, _, _ in lines),
         language=customer.language,
         opted_out_at=customer.opted_out_at,
+        change_order=change_order_view(pending) if (pending := ChangeOrder.get_or_none(
+            ChangeOrder.job == job, ChangeOrder.state == "pending")) else None,
         business_language=contractor.language,
     )
+
+
+def change_order_view(order: ChangeOrder) -> ChangeOrderView:
+    return ChangeOrderView(number=order.number, state=order.state, reason=order.reason, old_total=order.old_total,
+                           new_total=order.new_total, sent_at=order.sent_at, expires_at=order.expires_at,
+                           answered_at=order.answered_at, answered_via=order.answered_via,
+                           applied_because=order.applied_because)
 
 
 def processing_milestones(job: Job | None = None) -> set[int]:
@@ -96,6 +105,7 @@ def milestone_view(m: Milestone, events: dict[int, Event], now: datetime, plan_s
         status=milestone_status(m.amount, m.paid, m.due_at if plan_sent else None, now, processing),
         event_at=event.scheduled_at if event else None,
         processing=processing,
+        retainage=m.retainage,
     )
 
 
@@ -105,6 +115,8 @@ class PriceChangeRecord:
     reason: str
     old_total: int
     new_total: int
+    approved_via: str | None = None  # sms, page: the customer approved it as a change order
+    because: str = ""  # the contractor applied it without the customer's approval, saying why
 
 
 def price_history(job: Job) -> list[PriceChangeRecord]:
@@ -114,5 +126,6 @@ def price_history(job: Job) -> list[PriceChangeRecord]:
     history = []
     for record in records:
         old, new = json.loads(record.old), json.loads(record.new)
-        history.append(PriceChangeRecord(record.at, new.get("reason", ""), old["total"], new["total"]))
+        history.append(PriceChangeRecord(record.at, new.get("reason", ""), old["total"], new["total"],
+                                         new.get("approved_via"), new.get("because", "")))
     return history

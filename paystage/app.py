@@ -35,7 +35,8 @@ def open_storage(settings: Settings) -> Database:
 
 def build_context(settings: Settings, clock: Clock = system_clock) -> Context:
     return Context(clock=clock, links=PaymentLinks(settings.public_base_url, settings.secret_key),
-                   defaults=settings.defaults, reminders=settings.reminders, quiet_hours=settings.quiet_hours)
+                   defaults=settings.defaults, reminders=settings.reminders, quiet_hours=settings.quiet_hours,
+                   change_order_days=settings.change_order_days)
 
 
 def build_senders(settings: Settings) -> dict[str, Sender]:

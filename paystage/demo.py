@@ -10,16 +10,18 @@ from datetime import datetime, timezone
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.change_orders import propose_price_change
 from core.clock import FrozenClock
 from core.context import Actor, Context
 from core.events import add_event, mark_event_done
+from core.inbound import answer_text
 from core.jobs import Item, create_job, job_status, register_contractor
 from core.links import PaymentLinks
 from core.loop import turn
 from core.money import format_money
 from core.payments import record_payment
 from core.plans import send_plan, set_plan
-from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.pricing import PriceChange, preview_price_change
 from core.status import JobView
 from core.wording.words import format_when, trigger_words
 from paystage.settings import Settings
@@ -124,8 +126,12 @@ def run_demo(settings: Settings, db_path: str | None = None) -> None:
               + ("  (paid)" if change.paid and change.paid >= change.new else ""))
     story.messages()
 
-    story.step("The contractor taps Apply: the plan recalculates, Dana is told")
-    apply_price_change(ctx, me, ref, PriceChange.total(485_000))
+    story.step("The contractor taps Send for approval: Dana gets the change order, the plan stands until she answers")
+    propose_price_change(ctx, me, ref, PriceChange.total(485_000))
+    story.messages()
+
+    story.step("Dana texts YES: the plan recalculates, and the contractor is told")
+    print(f"  reply to Dana: {answer_text(ctx, '+14155550134', 'YES', 'SM-demo-yes').text}")
     story.show(job_status(ctx, me, ref))
 
     clock.set(local(2026, 12, 10, 15, 0))

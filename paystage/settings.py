@@ -69,6 +69,7 @@ class Settings:
     defaults: Defaults = Defaults()
     reminders: ReminderPolicy = ReminderPolicy()
     quiet_hours: QuietHours = QuietHours()
+    change_order_days: float = 7  # an unanswered change order expires after this long (reminded once, halfway)
     sms_per_second: float = 1.0  # per Twilio number; 0 turns pacing off
     send_lease: timedelta = timedelta(minutes=5)  # how long a dispatcher holds a claimed batch
     twilio: Twilio | None = None  # None: texts are logged, not sent
@@ -111,6 +112,7 @@ class Settings:
                 most=int(_number(env, "PAYSTAGE_REMINDER_MAX", 3)),
             ),
             quiet_hours=_quiet_hours(env.get("PAYSTAGE_QUIET_HOURS", "21:00-08:00")),
+            change_order_days=_positive(env, "PAYSTAGE_CHANGE_ORDER_DAYS", 7),
             sms_per_second=_number(env, "PAYSTAGE_SMS_PER_SECOND", 1),
             send_lease=timedelta(seconds=_number(env, "PAYSTAGE_SEND_LEASE_SECONDS", 300)),
             twilio=_twilio(env),
@@ -158,6 +160,13 @@ def sandbox_mode(env: dict[str, str]) -> bool:
         raise SettingError(f"HOST={host!r}: the sandbox listens on loopback only (127.0.0.1, localhost or ::1), as "
                            "whoever reaches it acts as the contractor; PAYSTAGE_SANDBOX_ANY_HOST=yes allows it")
     return True
+
+
+def _positive(env: dict[str, str], name: str, default: float) -> float:
+    value = _number(env, name, default)
+    if value <= 0:
+        raise SettingError(f"{name}={env[name]!r} must be a number of days above 0")
+    return value
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:

@@ -1,16 +1,19 @@
 """The payment-link page (a customer's whole job on one small screen, no JavaScript) and the health check.
 
-Behind the same signed link: the job's printable statement (/statement) and its calendar (/calendar.ics).
+Behind the same signed link: the job's printable statement (/statement), its calendar (/calendar.ics), and
+the customer's Approve or Decline of a change order (core.change_orders).
 
 A page is in its reader's language: the customer's for their job, the
 browser's where no job says whose page it is (a link that does not work).
 """
 
+import hashlib
 from functools import wraps
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, current_app, render_template, request
+from flask import Blueprint, Response, current_app, redirect, render_template, request, url_for
 
+from core.change_orders import answer_on_page, waiting_on_page
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.export import payments_received
@@ -27,6 +30,7 @@ from core.wording.words import (
     format_day,
     format_phone,
     format_when,
+    held_until,
     label,
     method_words,
     money,
@@ -86,21 +90,37 @@ def payment_page(token: str):
         return render_template(
             "payment.html", job=view, history=_price_changes(job, view), options=options, token=token,
             returned=returned, payment_names=lambda milestones: ", ".join(short_name(m) for m in milestones),
-            calendar=has_dates(view), **_helpers(view))
+            calendar=has_dates(view), waiting=waiting_on_page(ctx, ref) if view.state == "active" else None,
+            answered=request.args.get("change", ""), **_helpers(view))
 
 
 def on_a_link(page):
     """A page behind a payment link, given the linked job and its view now; a bad link gets the link's error."""
 
     @wraps(page)
-    def answer(token: str):
+    def answer(token: str, **rest):
         try:
             job = linked_job(token)
         except NotFound as error:
             return link_error(error)
-        return page(token, job, job_view(job, current_app.config["PAYSTAGE_CONTEXT"].clock()))
+        return page(token, job, job_view(job, current_app.config["PAYSTAGE_CONTEXT"].clock()), **rest)
 
     return answer
+
+
+@bp.post("/p/<token>/change/<int:number>")
+@on_a_link
+def answer_change(token: str, job: Job, view: JobView, number: int):
+    """Approve or Decline under a change order on the page. The request is the evidence: where it came from, the
+    browser, which link (by a digest: the link itself is a key to the page, not for a record). Then the page again,
+    saying what became of it; a second tap of the same button finds nothing waiting and changes nothing."""
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    approve = request.form.get("answer") == "approve"
+    browser = request.user_agent.string[:300]
+    link = hashlib.sha256(token.encode()).hexdigest()[:16]
+    evidence = f"address {request.remote_addr}; browser {browser}; link {link}"
+    answered = answer_on_page(ctx, job.ref, number, approve, request.form.get("shown", ""), evidence)
+    return redirect(url_for("pages.payment_page", token=token, change=answered.outcome), 303)
 
 
 @bp.get("/p/<token>/statement")
@@ -159,4 +179,4 @@ def _helpers(view: JobView) -> dict:
         money=lambda cents: money(view, cents), named=named, state=state, reason=reason_words,
         when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
         else _("not scheduled yet"),
-        phone=format_phone(view.business_phone, view))
+        phone=format_phone(view.business_phone, view), held_until=held_until(view))

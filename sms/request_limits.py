@@ -22,6 +22,8 @@ BODY_LIMITS = {  # route -> the largest body it takes, in bytes
     "/stripe/webhook": 256 * KIB,
     # the Pay button's form: what to pay and how
     "/p/<token>/pay": 1 * KIB,
+    # Approve or Decline under a change order: the answer and the digest of the words shown
+    "/p/<token>/change/<int:number>": 1 * KIB,
     # the sandbox page's JSON (sandbox/web.py, only in sandbox mode): a chat message of up to 4,096 characters, a
     # text of up to 1,600, each character up to 12 bytes once escaped; a tap names a message and its button
     "/sandbox/chat": 64 * KIB,

@@ -114,8 +114,9 @@ class Milestone(BaseModel):
     job = ForeignKeyField(Job, backref="milestones", on_delete="CASCADE")
     position = IntegerField()
     label = CharField(max_length=80)
-    percent = IntegerField(null=True)  # basis points of what fixed amounts leave
+    percent = IntegerField(null=True)  # basis points of what fixed amounts leave (retainage: held back of each)
     fixed = BigIntegerField(null=True)  # minor units
+    retainage = BooleanField(default=False)  # holds back `percent` of every percentage milestone until its trigger
     trigger_kind = CharField(max_length=8)  # now, before, after, date
     event = ForeignKeyField(Event, null=True, backref="milestones", on_delete="RESTRICT")
     lead_minutes = IntegerField(default=0)
@@ -300,6 +301,45 @@ class ProviderEvent(BaseModel):
     outcome = CharField(max_length=32)  # what applying it did: paid, processing, failed, duplicate, unknown_job, ...
 
 
+class ChangeOrder(BaseModel):
+    """A price change the customer is asked to approve (docs/design.md, "Change orders"), and its answer.
+
+    The plan stands as it was until the answer: approved (by text or on the
+    page) applies it, declined or expired leaves it. The contractor may apply
+    it without an answer only by saying why (`applied_because`). What the customer answered, when,
+    how and to which exact words is kept here as evidence.
+    """
+
+    job = ForeignKeyField(Job, backref="change_orders", on_delete="CASCADE")
+    number = IntegerField()  # the job's 1st, 2nd... change order: what both sides call it
+    kind = CharField(max_length=8)  # total, add, remove, edit: core.pricing.PriceChange
+    description = CharField(max_length=200, default="")
+    amount = BigIntegerField(default=0)
+    reason = CharField(max_length=300, default="")  # what changes, in words: core.status.PriceChangeView.reason
+    old_total = BigIntegerField()  # the price when it was proposed
+    new_total = BigIntegerField()
+    # waiting (to be sent when the one before it is answered), pending, approved, declined, expired, replaced,
+    # applied (by the contractor without an answer, saying why), withdrawn (the plan was replaced or the job
+    # cancelled)
+    state = CharField(max_length=10)
+    proposed_by = CharField(max_length=64)  # contractor:12
+    proposed_at = UtcDateTimeField()
+    sent_at = UtcDateTimeField(null=True)
+    text = TextField(default="")  # the exact text the customer was sent
+    remind_at = UtcDateTimeField(null=True)  # None once reminded, or when not pending
+    expires_at = UtcDateTimeField(null=True)
+    answered_at = UtcDateTimeField(null=True)
+    answered_via = CharField(max_length=8, null=True)  # sms, page, telegram (the contractor), system (expired)
+    answered_by = CharField(max_length=64, null=True)  # the customer's phone, or contractor:12
+    message_id = CharField(max_length=64, null=True)  # the provider's id of the answering text (a MessageSid)
+    request = TextField(default="")  # the page request that answered: address, browser, the link it came by
+    shown = TextField(default="")  # the exact words the customer answered to, in the channel they used
+    applied_because = TextField(default="")  # why the contractor applied it without the customer's approval
+
+    class Meta:
+        indexes = ((("job", "number"), True), (("state", "remind_at"), False), (("state", "expires_at"), False))
+
+
 MODELS = [
     Contractor,
     Customer,
@@ -320,4 +360,5 @@ MODELS = [
     HeldText,
     Checkout,
     ProviderEvent,
+    ChangeOrder,
 ]

@@ -154,13 +154,18 @@ def test_no_milestone_drops_below_what_was_paid_on_it(case):
 def test_every_open_percentage_amount_is_within_a_cent_of_its_exact_share(case):
     slots, total = case
     result = recalculate(total, slots)
+    # every percentage milestone the split gave to, a cent or none: not paid in full before, nor kept at what was
+    # paid on it (rule 3). One that gets 0 is still in the split (a tiny share), so it counts.
     open_ = [i for i, s in enumerate(slots)
-             if s.percent is not None and result.amounts[i] > s.paid and not s.settled]
+             if s.percent is not None and not s.settled and not (s.paid and result.amounts[i] <= s.paid)]
     if not open_:
         return
     # what the open percentage milestones share: the total less everything else
     others = sum(a for i, a in enumerate(result.amounts) if i not in open_)
     pool = total - others
+    if pool <= 0:  # paid beyond the total: nothing is left to share (rule 5)
+        assert all(result.amounts[i] == 0 for i in open_)
+        return
     weight = sum(slots[i].percent for i in open_)
     for i in open_:
         exact = Fraction(pool * slots[i].percent, weight)

@@ -25,8 +25,8 @@ DATABASE_ANYWHERE = {"storage", "tests", "bench"}
 CORE_USE_CASES = {
     f"core/{name}.py"
     for name in (
-        "access", "checkout", "dispatcher", "due", "events", "inbound", "jobs", "journal", "loop", "payment_accounts",
-        "payments", "plans", "pricing", "provider_events", "relay", "reminders", "views",
+        "access", "change_orders", "checkout", "dispatcher", "due", "events", "inbound", "jobs", "journal", "loop",
+        "payment_accounts", "payments", "plans", "pricing", "provider_events", "relay", "reminders", "views",
         "export",  # reads a job's audit records, payments and outbox in one transaction: its paper trail
     )
 }

@@ -39,9 +39,19 @@ def test_the_countertop_story_in_one_line_commands(chat, clock, outbox):
     [paid] = chat.say(f"/paid {ref} 1000 check")
     assert "Recorded $1,000.00 (check)" in paid["text"]
     [price] = chat.say(f"/price {ref} 4850")
-    assert "$4,000.00 -> $4,850.00" in price["text"]
-    [applied] = chat.tap("Apply")
-    assert "$4,850.00" in applied["text"] and len(outbox("plan_changed")) == 1
+    assert "$4,000.00 -> $4,850.00" in price["text"] and "for approval" in price["text"]
+    [sent] = chat.tap("Send for approval")
+    assert "Change order 1: $4,000.00 -> $4,850.00" in sent["text"] and "Dana Whitfield was texted" in sent["text"]
+    assert len(outbox("change_order")) == 1 and "/apply" in sent["text"]
+    assert "Change order 1 ($4,000.00 -> $4,850.00) waits for Dana Whitfield's answer" in chat.say(
+        f"/job {ref}")[0]["text"]
+    [again] = chat.say(f"/price {ref} 4900")  # a second change while the first waits: replace it, or wait
+    assert {"Replace change order 1", "Send once 1 is answered"} <= set(buttons(again))
+    [why] = chat.tap("Apply without approval")
+    assert "Why does it apply without the customer's approval" in why["text"]
+    [applied] = chat.say("signed on paper at the site")
+    assert "Price of" in applied["text"] and "$4,900.00" in applied["text"]
+    assert "because: signed on paper at the site" in outbox("plan_changed")[0][2]
 
 
 def test_a_bare_command_asks_one_question_at_a_time(chat):

@@ -4,12 +4,13 @@ import json
 
 import pytest
 
+from core.change_orders import apply_price_change
 from core.checkout import PaymentsUnavailable, pay_methods, pay_options, start_checkout
 from core.context import Actor
 from core.errors import Conflict
 from core.jobs import cancel_job, job_status
 from core.payments import record_payment
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from core.provider_events import DISPUTED, FAILED, PAID, PROCESSING, REFUNDED, PaymentNews, apply_news
 from core.reminders import remind_overdue
 from storage.models import AuditRecord, Checkout, Payment, PaymentPart
@@ -79,7 +80,7 @@ def test_a_double_tap_makes_one_session(ctx, removal_due, gateway, stripe_api):
 
 def test_after_a_price_change_a_tap_pays_the_new_amount(ctx, contractor, removal_due, gateway):
     start_checkout(ctx, gateway, removal_due, "due", "card", page_url=PAGE)
-    apply_price_change(ctx, contractor, removal_due, PriceChange.total(4_850 * DOLLARS))
+    apply_price_change(ctx, contractor, removal_due, PriceChange.total(4_850 * DOLLARS), because="signed on paper")
     start_checkout(ctx, gateway, removal_due, "due", "card", page_url=PAGE)
     assert [c.amount for c in Checkout.select().order_by(Checkout.id)] == [1_000 * DOLLARS, 1_283_33]
 
@@ -152,7 +153,7 @@ def test_money_paid_at_an_old_price_is_recorded_as_paid_and_the_surplus_is_credi
                                                                                 gateway):
     start_checkout(ctx, gateway, removal_due, "all", "card", page_url=PAGE)
     checkout = Checkout.get()  # $3,000: the whole balance, as it was when the customer tapped
-    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS))
+    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS), because="signed on paper")
     apply_news(ctx, news(PAID, checkout, reference="pi_5", method="card"))
     job = job_status(ctx, contractor, removal_due)
     assert job.paid == 4_000 * DOLLARS and job.credit == 500 * DOLLARS and job.remaining == 0

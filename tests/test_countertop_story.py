@@ -1,13 +1,14 @@
 """The countertop job (docs/design.md, "The countertop job") told through the core use cases, as the bot and SMS
 front ends will call them."""
 
+from core.change_orders import apply_price_change
 from core.context import Actor
 from core.due import announce_all_due
 from core.events import mark_event_done
 from core.jobs import job_status
 from core.payments import record_payment
 from core.plans import send_plan, set_plan
-from core.pricing import PriceChange, apply_price_change, preview_price_change
+from core.pricing import PriceChange, preview_price_change
 from core.status import Status
 
 PLAN = "25% before measurement, 25% after removal, 50% after installation"
@@ -72,7 +73,7 @@ def test_price_change_after_the_first_payment_keeps_it_and_spreads_the_rest(ctx,
     assert [(c.old, c.new) for c in preview.changes] == [(100_000, 100_000), (100_000, 128_333),
                                                          (200_000, 256_667)]
     assert amounts(job_status(ctx, contractor, countertop_job)) == [100_000, 100_000, 200_000]  # preview wrote nothing
-    applied = apply_price_change(ctx, contractor, countertop_job, PriceChange.total(485_000))
+    applied = apply_price_change(ctx, contractor, countertop_job, PriceChange.total(485_000), because="signed on paper")
     assert applied == preview
     after = job_status(ctx, contractor, countertop_job)
     assert amounts(after) == [100_000, 128_333, 256_667]
@@ -87,7 +88,7 @@ def test_the_whole_story_ends_paid_in_full(ctx, clock, contractor, countertop_jo
     clock.set(utc(2026, 12, 2, 15))
     announce_all_due(ctx)
     record_payment(ctx, Actor.system("card"), countertop_job, 100_000, "card", reference="ch_1")
-    apply_price_change(ctx, contractor, countertop_job, PriceChange.total(485_000))
+    apply_price_change(ctx, contractor, countertop_job, PriceChange.total(485_000), because="signed on paper")
     for day, event, amount in [(10, "removal", 128_333), (17, "install", 256_667)]:
         clock.set(utc(2026, 12, day, 20))
         mark_event_done(ctx, contractor, countertop_job, event)

@@ -13,13 +13,14 @@ import sys
 
 import pytest
 
+from core.change_orders import propose_price_change
 from core.context import Actor
 from core.errors import NotFound
 from core.events import mark_event_done
 from core.export import COLUMNS, Row, job_history, to_csv, to_json
 from core.inbound import answer_text
 from core.payments import record_payment, unapply_refund
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from storage.models import AuditRecord, Job, OutboxMessage, Payment, db
 from tests.databases import POSTGRES_URL
 
@@ -28,12 +29,12 @@ DANA = "+14155550134"
 
 @pytest.fixture
 def story(ctx, clock, contractor, planned):
-    """The countertop job through its story: a card payment, a price change the customer accepts by text, part
+    """The countertop job through its story: a card payment, a price change the customer approves by text, part
     of the payment refunded, an event done; and the texts so far sent and delivered. Returns its ref."""
     clock.advance(hours=2)
     record_payment(ctx, Actor.system("stripe"), planned, 100_000, "card", reference="pi_deposit")
     clock.advance(days=1)
-    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    propose_price_change(ctx, contractor, planned, PriceChange.total(485_000))
     clock.advance(hours=1)
     answer_text(ctx, DANA, "YES", "SM-yes")
     clock.advance(hours=1)
@@ -71,7 +72,7 @@ def test_every_audit_record_and_message_appears_once_in_time_order_with_its_acto
     assert [(int(r["id"]), r["kind"], r["actor"]) for r in of(rows, "audit")] == [
         (a.id, a.kind, a.actor) for a in audit]
     assert {"job_created", "event_added", "plan_set", "plan_sent", "payment_recorded", "price_changed",
-            "price_change_accepted", "refund_recorded", "event_done"} <= {a.kind for a in audit}
+            "change_order_sent", "change_order_approved", "refund_recorded", "event_done"} <= {a.kind for a in audit}
     for row, record in zip(of(rows, "audit"), audit):
         assert json.loads(row["detail"]) == {"old": json.loads(record.old), "new": json.loads(record.new)}
         assert row["time"] == record.at.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -80,10 +81,14 @@ def test_every_audit_record_and_message_appears_once_in_time_order_with_its_acto
     assert sorted(int(r["id"]) for r in of(rows, "message")) == [m.id for m in messages]  # each once
     assert [r["time"] for r in rows] == sorted(r["time"] for r in rows)  # oldest first
     assert len(rows) == len(audit) + len(messages) + len(of(rows, "payment")) + len(of(rows, "refund")) + len(
-        of(rows, "milestone"))
+        of(rows, "milestone")) + len(of(rows, "change_order"))
     assert all(r["actor"] and r["what"] and r["kind"] for r in rows)
-    accepted = next(r for r in rows if r["kind"] == "price_change_accepted")
-    assert accepted["actor"] == f"customer:{DANA}" and accepted["amount"] == "$4,850.00"
+    [approved] = of(rows, "change_order")  # the customer's YES, with its evidence
+    assert (approved["actor"], approved["status"], approved["amount"]) == (f"customer:{DANA}", "approved",
+                                                                           "$4,850.00")
+    evidence = json.loads(approved["detail"])
+    assert evidence["message_id"] == "SM-yes" and evidence["shown"] == OutboxMessage.get(
+        OutboxMessage.kind == "change_order").body
 
 
 def test_a_message_carries_its_body_recipient_and_what_became_of_it(ctx, contractor, story):

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
-from core.status import AmountChange, EventView, JobView, MilestoneView, PriceChangeView, Status
+from core.status import AmountChange, ChangeOrderView, EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording import customer_texts as messages
 from core.wording.words import due_when, format_phone, trigger_words
 
@@ -112,11 +112,22 @@ def worst_job(currency="USD", locale="en_US", count=10) -> JobView:
 def price_change(j: JobView, credit: int = 0) -> PriceChangeView:
     """The job's price up by 1%, every open milestone with it; with a credit, that much more was paid."""
     new_total = j.total + j.total // 100
-    return PriceChangeView(
-        reason="Added: Undermount sink, faucet hole drilling and extra backsplash tiles",
+    return PriceChangeView(  # the worst job's reason as long as a reason gets, an ordinary job's as one is
+        reason="Added: Undermount sink, faucet hole drilling and extra backsplash tiles" if j.title == LONG_TITLE
+        else "Added: Undermount sink $350.00",
         old_total=j.total, new_total=new_total, paid=new_total + credit if credit else j.paid,
         changes=tuple(AmountChange(m.label, m.amount, m.amount + m.amount // 100, m.paid) for m in j.milestones),
     )
+
+
+CHANGE_ORDER = ChangeOrderView(number=12, state="pending", reason="", old_total=BIGGEST - 1, new_total=BIGGEST,
+                               sent_at=NOW, expires_at=NOW + timedelta(days=7))
+LONG_BECAUSE = "Signed on paper at the site visit with both owners present, copy in the folder " * 3  # 200 and more
+
+
+def because(j: JobView) -> str:
+    """The contractor's reason for applying a price change without approval: as long as it gets for the worst job."""
+    return LONG_BECAUSE if j.title == LONG_TITLE else "signed on paper"
 
 
 TEMPLATES = {
@@ -127,8 +138,15 @@ TEMPLATES = {
     "reminder": lambda j, link: messages.reminder(j, j.milestones[1], link, 3),
     "receipt": lambda j, link: messages.receipt(j, BIGGEST, "bank transfer", link),
     "receipt_credit": lambda j, link: messages.receipt(replace(j, paid=BIGGEST + 50_000), BIGGEST, "card", link),
-    "plan_changed": lambda j, link: messages.plan_changed(j, price_change(j), link),
-    "plan_changed_credit": lambda j, link: messages.plan_changed(j, price_change(j, credit=j.total // 100), link),
+    "change_order": lambda j, link: messages.change_order(j, price_change(j), CHANGE_ORDER, link),
+    "change_order_credit": lambda j, link: messages.change_order(j, price_change(j, credit=j.total // 100),
+                                                                 CHANGE_ORDER, link),
+    "change_order_replacing": lambda j, link: messages.change_order(j, price_change(j), CHANGE_ORDER, link,
+                                                                    replacing=CHANGE_ORDER),
+    "change_order_reminder": lambda j, link: messages.change_order_reminder(j, CHANGE_ORDER, link),
+    "plan_changed": lambda j, link: messages.plan_changed(j, price_change(j), link, because=because(j)),
+    "plan_changed_credit": lambda j, link: messages.plan_changed(j, price_change(j, credit=j.total // 100), link,
+                                                                 because=because(j)),
     "credit_owed": lambda j, link: messages.credit_owed(replace(j, paid=BIGGEST, total=BIGGEST - 12_345)),
     "event_moved": lambda j, link: messages.event_moved(j, j.events[0]),
     "bank_transfer_failed": lambda j, link: messages.bank_transfer_failed(j, BIGGEST, link),
@@ -207,7 +225,7 @@ def test_long_names_are_cut_with_an_ellipsis_before_milestones_are_dropped():
 
 def test_a_long_reason_for_a_price_change_is_cut_with_an_ellipsis():
     j = worst_job()
-    text = messages.plan_changed(j, price_change(j), LONG_LINK)
+    text = messages.plan_changed(j, price_change(j), LONG_LINK, because=LONG_BECAUSE)
     assert ": Added: Undermount...\n" in text
     assert "changed from $9,999,999.99 to $10,099,999.98" in text
 
@@ -464,7 +482,7 @@ def test_receipt_for_an_overpayment_mentions_the_credit():
 # --- plan_changed ------------------------------------------------------------------------------
 
 
-def test_plan_changed_shows_old_and_new_amounts_of_open_milestones():
+def test_a_change_order_shows_old_and_new_amounts_of_open_milestones_and_asks_yes_or_no():
     # docs/design.md, "Recalculation": price 4,000.00 → 4,850.00 after the first milestone was paid.
     change = PriceChangeView(
         reason="Added: Undermount sink $350.00", old_total=400_000, new_total=485_000, paid=100_000,
@@ -472,16 +490,27 @@ def test_plan_changed_shows_old_and_new_amounts_of_open_milestones():
                  AmountChange("Removal", 100_000, 128_333, 0),
                  AmountChange("Installation", 200_000, 256_667, 0)),
     )
-    text = messages.plan_changed(kitchen_job(total=485_000, paid=100_000), change, LINK)
+    order = ChangeOrderView(number=1, state="pending", reason=change.reason, old_total=400_000, new_total=485_000,
+                            sent_at=NOW, expires_at=NOW + timedelta(days=7))
+    text = messages.change_order(kitchen_job(total=400_000, paid=100_000), change, order, LINK)
     assert text.splitlines() == [
-        "Acme Stone: Hi Dana, the price for Kitchen countertops (J-7K2Q) changed from $4,000.00 to $4,850.00: "
-        "Added: Undermount sink $350.00.",
+        "Acme Stone: Hi Dana, please approve a new price for Kitchen countertops (J-7K2Q), from $4,000.00 to "
+        "$4,850.00: Added: Undermount sink $350.00.",
         "Already paid: $1,000.00.",
-        "Your payments now:",
+        "Your payments would be:",
         "- Removal: $1,000.00 -> $1,283.33",
         "- Installation: $2,000.00 -> $2,566.67",
-        f"Reply YES to accept. Details: {LINK}",
+        f"Reply YES to approve or NO to decline. Details: {LINK}",
     ]
+
+
+def test_a_price_change_applied_without_approval_says_the_reason_given():
+    change = PriceChangeView(reason="", old_total=400_000, new_total=485_000, paid=0,
+                             changes=(AmountChange("Deposit", 400_000, 485_000, 0),))
+    text = messages.plan_changed(kitchen_job(total=485_000), change, LINK, because="signed on paper")
+    assert text.splitlines()[0] == ("Acme Stone: Hi Dana, the price for Kitchen countertops (J-7K2Q) changed from "
+                                    "$4,000.00 to $4,850.00.")
+    assert text.splitlines()[-2:] == ["Applied without your reply because: signed on paper.", f"Details: {LINK}"]
 
 
 def test_plan_changed_marks_a_partly_paid_milestone_that_is_now_complete():
@@ -489,7 +518,7 @@ def test_plan_changed_marks_a_partly_paid_milestone_that_is_now_complete():
         reason="New total", old_total=400_000, new_total=200_000, paid=90_000,
         changes=(AmountChange("Deposit", 100_000, 90_000, 90_000), AmountChange("Rest", 300_000, 110_000, 0)),
     )
-    text = messages.plan_changed(job(total=200_000, paid=90_000), change, LINK)
+    text = messages.plan_changed(job(total=200_000, paid=90_000), change, LINK, because="agreed")
     assert "- Deposit: $1,000.00 -> $900.00 (paid)" in text
     assert "- Rest: $3,000.00 -> $1,100.00" in text
 
@@ -500,7 +529,7 @@ def test_plan_changed_mentions_the_credit_when_more_was_paid():
         changes=(AmountChange("Installation", 200_000, 0, 0),),
     )
     assert change.credit == 20_000  # paid beyond the new total, as a job's view says it
-    text = messages.plan_changed(job(total=180_000, paid=200_000), change, LINK)
+    text = messages.plan_changed(job(total=180_000, paid=200_000), change, LINK, because="agreed")
     assert "- Installation: $2,000.00 -> $0.00" in text
     assert "Your credit: $200.00; we will be in touch to settle it." in text
 
@@ -508,7 +537,7 @@ def test_plan_changed_mentions_the_credit_when_more_was_paid():
 def test_plan_changed_in_euros_uses_the_locales_format_with_plain_spaces():
     change = PriceChangeView(reason="Neuer Preis", old_total=400_000, new_total=485_000, paid=0,
                              changes=(AmountChange("Anzahlung", 100_000, 121_250, 0),))
-    text = messages.plan_changed(job(currency="EUR", locale="de_DE"), change, LINK)
+    text = messages.plan_changed(job(currency="EUR", locale="de_DE"), change, LINK, because="agreed")
     assert "- Anzahlung: 1.000,00 € -> 1.212,50 €" in text
     assert "\u00a0" not in text and is_gsm7(text)
 

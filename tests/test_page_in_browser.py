@@ -125,3 +125,27 @@ def test_a_tampered_link_gets_a_clear_page_on_a_phone(phone, ctx, job):
     assert response.status == 404 and "not valid" in text and job not in text and "Dana" not in text
     assert "reply PAY to the text you got from your contractor" in text
     assert not phone.scrolls_sideways() and phone.problems == []
+
+
+def test_a_change_order_is_approved_with_a_tap_on_the_page(phone, ctx, contractor, job):
+    from core.change_orders import propose_price_change
+    from core.pricing import PriceChange
+    from storage.models import ChangeOrder
+
+    record_payment(ctx, Actor.system("card"), job, 100_000, "card", reference="ch_1")
+    propose_price_change(ctx, contractor, job, PriceChange.add("Undermount sink", 85_000))
+    phone.open(link(ctx, job))
+    phone.screenshot("payment-page-change-order")
+    card = phone.page.locator("form.change-order")
+    assert "Change order 1: the price for Kitchen countertops from $4,000.00 to $4,850.00." in card.inner_text()
+    assert "- After Removal: $1,000.00 -> $1,283.33" in card.inner_text()  # a line each, as the words are kept
+    assert not phone.scrolls_sideways()
+    phone.page.get_by_role("button", name="Approve").click()
+    phone.page.wait_for_load_state()
+    notice = phone.page.locator(".notice").inner_text()
+    assert "Thank you: you approved the new price, $4,850.00." in notice
+    assert phone.page.locator("form.change-order").count() == 0
+    assert "approved by you on this page" in phone.page.locator("h2:has-text('Price changes') + .card").inner_text()
+    order = ChangeOrder.get()
+    assert order.state == "approved" and "HeadlessChrome" in order.request
+    assert phone.problems == []

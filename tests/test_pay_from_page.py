@@ -6,8 +6,9 @@ import time
 
 import pytest
 
+from core.change_orders import apply_price_change
 from core.jobs import job_status
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from sandbox.stripe_api import sign
 from sms.app import create_app
 from storage.models import Checkout, Payment, ProviderEvent
@@ -84,7 +85,7 @@ def test_a_failed_bank_transfer_opens_the_payment_again(ctx, contractor, shop, r
 
 def test_a_price_change_while_at_the_checkout_records_what_was_paid(ctx, contractor, shop, removal_due):
     _, checkout_url = shop.tap_pay(removal_due, "all", "card")  # $3,000, the whole balance then
-    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS))
+    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS), because="signed on paper")
     shop.checkout(checkout_url, "card")
     wait_for(lambda: Payment.select().where(Payment.reference.is_null(False)).exists())
     job = job_status(ctx, contractor, removal_due)

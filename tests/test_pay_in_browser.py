@@ -10,10 +10,11 @@ import time
 
 import pytest
 
+from core.change_orders import apply_price_change
 from core.context import Actor
 from core.events import mark_event_done
 from core.payments import record_payment
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from storage.models import Checkout, Job
 
 pytest_plugins = ["tests.browser"]
@@ -128,7 +129,8 @@ def test_a_price_change_while_at_the_checkout_shows_what_was_paid_and_the_credit
     phone.open(live_server.link(removal_due))
     tap(phone, pay_form(phone, "The whole balance").get_by_role("button", name="Pay by card"))
     assert at_checkout(phone, stripe_api)
-    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS))  # $500 less, meanwhile
+    # $500 less, meanwhile
+    apply_price_change(ctx, contractor, removal_due, PriceChange.total(3_500 * DOLLARS), because="signed on paper")
     tap(phone, phone.page.get_by_role("button", name="Pay $3,000.00 by card"))  # the amount of the old price
     text = confirmed(phone)
     phone.screenshot("pay-price-changed")
@@ -140,5 +142,6 @@ def test_a_price_change_while_at_the_checkout_shows_what_was_paid_and_the_credit
         == ["PAID", "PAID", "PAID"]
     assert phone.page.locator("form.pay").count() == 0  # nothing left to pay
     changes = phone.page.locator("h2:has-text('Price changes') + .card").inner_text()
-    assert re.sub(r"\s+", " ", changes) == "New price Thu, Dec 10 $4,000.00 → $3,500.00"  # dated as the rest
+    assert re.sub(r"\s+", " ", changes) == ("New price Thu, Dec 10 · applied by Granite & Co without your approval: "
+                                           "signed on paper $4,000.00 → $3,500.00")  # dated as the rest
     assert phone.problems == []

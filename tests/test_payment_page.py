@@ -5,10 +5,11 @@ from datetime import timedelta
 
 import pytest
 
+from core.change_orders import apply_price_change
 from core.context import Actor
 from core.events import mark_event_done
 from core.payments import record_payment
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from sms.app import create_app
 
 
@@ -28,7 +29,7 @@ def page(client, url):
 
 def test_the_page_tells_the_whole_story_of_the_job(client, ctx, clock, contractor, planned):
     record_payment(ctx, Actor.system("card"), planned, 100_000, "card", reference="ch_1")
-    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000), because="signed on paper")
     clock.advance(days=9)
     mark_event_done(ctx, contractor, planned, "Removal")
     status, html = page(client, path(ctx, planned))
@@ -44,7 +45,7 @@ def test_the_page_tells_the_whole_story_of_the_job(client, ctx, clock, contracto
 
 def test_the_page_shows_a_credit_owed(client, ctx, contractor, planned):
     record_payment(ctx, contractor, planned, 200_000, "check")
-    apply_price_change(ctx, contractor, planned, PriceChange.total(180_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(180_000), because="signed on paper")
     status, html = page(client, path(ctx, planned))
     assert "Credit owed to you" in html and "$200.00" in html
 

@@ -435,6 +435,106 @@ def test_check_percentages_wants_one_payment():
         check_percentages([])
 
 
+# --- retainage --------------------------------------------------------------------------------
+
+PAYMENTS = "30% before measurement, 70% after installation"
+
+
+def retainage(percent, event="Final walkthrough", net_days=0):
+    return MilestoneTerms("Retainage", after(event, net_days), percent=percent, retainage=True)
+
+
+@pytest.mark.parametrize(
+    "clause, terms",
+    [
+        ("retain 10% until final walkthrough", retainage(1000)),
+        ("retain 10% until the final walk", retainage(1000)),
+        ("retain 10% until final walkthrough is done", retainage(1000)),
+        ("10% retainage until final walkthrough", retainage(1000)),
+        ("10% retained until walkthrough", retainage(1000)),
+        ("hold back 7.5% until final walkthrough", retainage(750)),
+        ("retain half until final walkthrough", retainage(5000)),
+        ("retain 50% until final walkthrough", retainage(5000)),
+        ("retain 0.01% until final walkthrough", retainage(1)),
+        ("retain 10% until 30 days after final walkthrough", retainage(1000, net_days=30)),
+        ("retain 10% until final walkthrough net 30", retainage(1000, net_days=30)),
+        ("retain 5% until 2 weeks after install", retainage(500, "Installation", 14)),
+    ],
+)
+def test_a_retain_clause_holds_back_a_share_until_an_event_is_done(clause, terms):
+    assert plan(f"{PAYMENTS}, {clause}") == [
+        MilestoneTerms("Before Measurement", before("Measurement"), percent=3000),
+        MilestoneTerms("After Installation", after("Installation"), percent=7000),
+        terms,
+    ]
+
+
+def test_the_retain_clause_is_the_last_milestone_wherever_it_is_written():
+    assert plan(f"retain 10% until final walkthrough, {PAYMENTS}") == plan(f"{PAYMENTS}, retain 10% until final "
+                                                                            "walkthrough")
+    assert plan("25% now and retain 10% until walkthrough and rest after install")[-1] == retainage(1000)
+
+
+def test_the_rest_and_the_100_percent_leave_the_retainage_out():
+    terms = plan("30% before measurement, rest after installation, retain 10% until final walkthrough")
+    assert [t.percent for t in terms] == [3000, 7000, 1000]
+    assert "add up to 110%" in refusal("30% before measurement, 80% after installation, retain 10% until final "
+                                       "walkthrough")
+
+
+def test_a_retainer_is_still_a_deposit_not_retainage():
+    assert plan("$500 retainer, rest after install")[0] == MilestoneTerms("Retainer", NOW, fixed=50000)
+
+
+@pytest.mark.parametrize(
+    "clause, said",
+    [
+        ("retain 60% until final walkthrough", "Retainage can hold back at most 50% of the price, not 60%."),
+        ("retain 50.01% until final walkthrough", "at most 50% of the price, not 50.01%."),
+        ("retain 150% until final walkthrough", "at most 50% of the price, not 150%."),
+        ("retain three quarters until final walkthrough", "at most 50% of the price, not 75%."),
+        ("retain 0% until final walkthrough", "Retainage must hold back more than 0%"),
+        ("retain -10% until final walkthrough", "Retainage must hold back more than 0%"),
+        ("retain 10%", "Say until when it is held back."),
+        ("retain until final walkthrough", "How much is held back? Give a percentage."),
+        ("retain $500 until final walkthrough", "Retainage is a percentage of the price, not '$500'."),
+        ("retain rest until final walkthrough", "How much is held back? Give a percentage."),
+        ("retain 10% until before final walkthrough", "Retainage is paid once an event is done"),
+        ("retain 10% until now", "Retainage is paid once an event is done"),
+        ("retain 10% until on Dec 15", "Retainage is paid once an event is done"),
+        ("retain 10% please until final walkthrough", "I did not understand 'please'."),
+        ("retain 10% until soon 3 days after final walkthrough", "I did not understand 'soon'."),
+    ],
+)
+def test_a_bad_retain_clause_says_what_is_wrong_and_how_to_write_it(clause, said):
+    message = refusal(f"{PAYMENTS}, {clause}")
+    assert message.startswith(f"In '{clause}': ") and said in message
+    assert message.endswith("Example: 30% before measurement, 70% after installation, retain 10% until final "
+                            "walkthrough")
+
+
+def test_retainage_released_by_an_unknown_event_lists_the_jobs_events():
+    message = refusal(f"{PAYMENTS}, retain 10% until roof inspection")
+    assert "There is no event 'roof inspection' on this job." in message and "Final walkthrough" in message
+
+
+def test_two_retain_clauses_are_refused():
+    message = refusal(f"{PAYMENTS}, retain 10% until final walkthrough, retain 5% until installation")
+    assert "A plan holds back retainage once, but 'retain 10% until final walkthrough' and 'retain 5% until " \
+           "installation' both do. Keep one." in message
+
+
+def test_retainage_alone_is_no_plan():
+    assert "at least one payment" in refusal("retain 10% until final walkthrough")
+
+
+def test_retainage_terms_are_a_percentage_due_after_an_event():
+    with pytest.raises(ValueError):
+        MilestoneTerms("Retainage", NOW, percent=1000, retainage=True)
+    with pytest.raises(ValueError):
+        MilestoneTerms("Retainage", after("Installation"), fixed=1000, retainage=True)
+
+
 # --- property: what is written is what is read ------------------------------------------------
 
 SPELLINGS = {
@@ -501,3 +601,15 @@ def plans(draw):
 def test_a_written_plan_reads_back_as_its_terms(written_plan):
     sentence, expected = written_plan
     assert plan(sentence) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(plans(), st.integers(1, WHOLE // 2), st.sampled_from(EVENTS), st.integers(0, 90), st.data())
+def test_a_written_plan_with_retainage_reads_back_as_its_terms_with_the_retainage_last(
+        written_plan, rate, event, net, data):
+    sentence, expected = written_plan
+    typed = data.draw(st.sampled_from(SPELLINGS[event]))
+    release = f"{net} days after {typed}" if net else typed
+    clause = f"retain {format_percent(rate)} until {release}"
+    sentence = f"{clause}, {sentence}" if data.draw(st.booleans()) else f"{sentence}, {clause}"
+    assert plan(sentence) == [*expected, retainage(rate, event, net)]

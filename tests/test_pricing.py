@@ -4,36 +4,39 @@ import json
 
 import pytest
 
+from core.change_orders import apply_price_change
 from core.context import Actor
 from core.errors import Conflict, InvalidInput
 from core.jobs import Item, cancel_job, create_job, job_status
 from core.payments import record_payment
 from core.plans import send_plan, set_plan
-from core.pricing import EXTRA_LABEL, PriceChange, _recalculate, apply_price_change, preview_price_change
+from core.pricing import EXTRA_LABEL, PriceChange, _recalculate, preview_price_change
 from core.views import job_paid, job_total
 from core.wording import contractor_texts
 from storage.models import AuditRecord, Job, LineItem, Milestone, OutboxMessage
 
+PAPER = "signed on paper"  # these tests are about the amounts: each change is applied without the customer's answer
+
 
 def test_adding_a_line_item_raises_the_total_and_recalculates(ctx, contractor, planned, outbox):
-    view = apply_price_change(ctx, contractor, planned, PriceChange.add("Undermount sink", 35_000))
+    view = apply_price_change(ctx, contractor, planned, PriceChange.add("Undermount sink", 35_000), because=PAPER)
     assert view.new_total == 435_000 and "Undermount sink" in view.reason
     assert [m.amount for m in job_status(ctx, contractor, planned).milestones] == [108_750, 108_750, 217_500]
     assert len(outbox("plan_changed")) == 1
 
 
 def test_removing_and_editing_line_items_by_a_loose_name(ctx, contractor, planned):
-    apply_price_change(ctx, contractor, planned, PriceChange.add("Backsplash tile", 60_000))
-    apply_price_change(ctx, contractor, planned, PriceChange.edit("backsplash", 45_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.add("Backsplash tile", 60_000), because=PAPER)
+    apply_price_change(ctx, contractor, planned, PriceChange.edit("backsplash", 45_000), because=PAPER)
     assert [(i.description, i.amount) for i in LineItem.select().order_by(LineItem.position)] == [
         ("Kitchen countertops", 400_000), ("Backsplash tile", 45_000)]
-    apply_price_change(ctx, contractor, planned, PriceChange.remove("backsplash"))
+    apply_price_change(ctx, contractor, planned, PriceChange.remove("backsplash"), because=PAPER)
     assert job_status(ctx, contractor, planned).total == 400_000
 
 
 def test_new_total_with_several_line_items_adds_an_adjustment(ctx, contractor, planned):
-    apply_price_change(ctx, contractor, planned, PriceChange.add("Sink", 35_000))
-    apply_price_change(ctx, contractor, planned, PriceChange.total(420_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.add("Sink", 35_000), because=PAPER)
+    apply_price_change(ctx, contractor, planned, PriceChange.total(420_000), because=PAPER)
     assert [(i.description, i.amount) for i in LineItem.select().order_by(LineItem.position)][-1] == (
         "Price adjustment", -15_000)
     assert job_status(ctx, contractor, planned).total == 420_000
@@ -41,15 +44,17 @@ def test_new_total_with_several_line_items_adds_an_adjustment(ctx, contractor, p
 
 def test_price_below_what_was_paid_leaves_a_credit_and_tells_both(ctx, contractor, planned, outbox):
     record_payment(ctx, contractor, planned, 200_000, "check")
-    view = apply_price_change(ctx, contractor, planned, PriceChange.total(180_000))
+    view = apply_price_change(ctx, contractor, planned, PriceChange.total(180_000), because=PAPER)
     assert [c.new for c in view.changes] == [100_000, 100_000, 0] and view.credit == 20_000
-    assert len(outbox("credit_owed")) == 2  # the customer's SMS and the contractor's Telegram note
-    assert {channel for channel, _, _ in outbox("credit_owed")} == {"sms", "telegram"}
+    [(channel, _kind, note)] = outbox("credit_owed")  # the contractor's note; the customer's text says it too
+    [(_channel, _kind, text)] = outbox("plan_changed")
+    assert channel == "telegram" and "You owe a credit of $200.00" in note
+    assert "Your credit: $200.00" in text and "without your reply because: signed on paper" in text
 
 
 def test_price_rise_after_everything_is_paid_becomes_a_new_payment_due_now(ctx, contractor, planned, outbox):
     record_payment(ctx, contractor, planned, 400_000, "check")
-    apply_price_change(ctx, contractor, planned, PriceChange.add("Sealant", 12_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.add("Sealant", 12_000), because=PAPER)
     view = job_status(ctx, contractor, planned)
     extra = view.milestones[-1]
     assert (extra.label, extra.amount, extra.paid) == (EXTRA_LABEL, 12_000, 0)
@@ -59,7 +64,7 @@ def test_price_rise_after_everything_is_paid_becomes_a_new_payment_due_now(ctx, 
 
 def test_credit_from_an_overpayment_settles_a_later_price_rise(ctx, contractor, planned):
     record_payment(ctx, contractor, planned, 420_000, "check")
-    apply_price_change(ctx, contractor, planned, PriceChange.total(410_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(410_000), because=PAPER)
     view = job_status(ctx, contractor, planned)
     assert view.credit == 10_000
     assert sum(m.paid for m in view.milestones) == sum(m.amount for m in view.milestones)
@@ -69,7 +74,7 @@ def test_price_change_on_a_cancelled_job_is_refused_and_writes_nothing(ctx, cont
     cancel_job(ctx, contractor, planned)
     before = AuditRecord.select().count()
     with pytest.raises(Conflict, match="cancelled"):
-        apply_price_change(ctx, contractor, planned, PriceChange.total(500_000))
+        apply_price_change(ctx, contractor, planned, PriceChange.total(500_000), because=PAPER)
     assert AuditRecord.select().count() == before
     assert job_status(ctx, contractor, planned).total == 400_000
 
@@ -87,7 +92,7 @@ def test_pointless_or_impossible_changes_are_refused(ctx, contractor, planned, c
 def test_job_without_a_plan_just_changes_its_price(ctx, contractor, outbox):
     job = create_job(ctx, contractor, customer_name="Sam Lee", phone="415 555 0199", title="Deck",
                      items=[Item("Deck", 800_000)])
-    view = apply_price_change(ctx, contractor, job.ref, PriceChange.total(900_000))
+    view = apply_price_change(ctx, contractor, job.ref, PriceChange.total(900_000), because=PAPER)
     assert view.changes == () and job_status(ctx, Actor.system(), job.ref).total == 900_000
     assert outbox("plan_changed") == []
 
@@ -117,13 +122,13 @@ def test_a_credit_from_money_beyond_every_milestone_is_the_same_in_the_preview_t
     assert preview.credit == credit
     assert f"you would owe a credit of {said}" in contractor_texts.price_preview(job_status(ctx, contractor, ref),
                                                                                  preview)
-    view = apply_price_change(ctx, contractor, ref, change)
+    view = apply_price_change(ctx, contractor, ref, change, because=PAPER)
     assert view.credit == credit == job_status(ctx, contractor, ref).credit
     record = AuditRecord.select().where(AuditRecord.kind == "price_changed").get()
     assert json.loads(record.new)["credit"] == credit
-    texts = {channel: body for channel, _kind, body in outbox("credit_owed")}
-    assert set(texts) == {"sms", "telegram"}  # the customer's text and the contractor's notice
-    assert f"You owe a credit of {said}" in texts["telegram"] and f"Your credit: {said}" in texts["sms"]
+    [(_channel, _kind, note)] = outbox("credit_owed")  # the contractor's notice
+    [(_channel, _kind, text)] = outbox("plan_changed")  # the customer's text
+    assert f"You owe a credit of {said}" in note and f"Your credit: {said}" in text
 
 
 def test_a_price_change_an_overpayment_helps_pay_is_written_as_recalculating_again_would_leave_it(
@@ -131,7 +136,7 @@ def test_a_price_change_an_overpayment_helps_pay_is_written_as_recalculating_aga
     ref = sent_job(ctx, contractor, 32_987, "$329.87 now, 0.01% on Dec 15, 99.98% on Dec 16, 0.01% on Dec 17")
     record_payment(ctx, contractor, ref, 36_028, "check")  # $30.41 beyond the plan
     preview = preview_price_change(ctx, contractor, ref, PriceChange.add("Shower niche", 45_895))
-    apply_price_change(ctx, contractor, ref, PriceChange.add("Shower niche", 45_895))
+    apply_price_change(ctx, contractor, ref, PriceChange.add("Shower niche", 45_895), because=PAPER)
     milestones = job_status(ctx, contractor, ref).milestones
     # the $30.41 pays the 0.01% milestone in full at 5 cents and the rest goes to the 99.98%
     assert [(m.amount, m.paid) for m in milestones] == [(32_987, 32_987), (5, 5), (45_885, 3_036), (5, 0)]
@@ -176,7 +181,7 @@ def refused_changes():
 def test_a_price_change_to_a_price_a_new_job_could_not_have_is_refused_and_changes_nothing(
         ctx, contractor, planned, before, change, message):
     for earlier in before:
-        apply_price_change(ctx, contractor, planned, earlier)
+        apply_price_change(ctx, contractor, planned, earlier, because=PAPER)
     items = list(LineItem.select(LineItem.description, LineItem.amount).order_by(LineItem.position).tuples())
     amounts = [m.amount for m in job_status(ctx, contractor, planned).milestones]
     records, messages = AuditRecord.select().count(), OutboxMessage.select().count()

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from core.gsm import MAX_SEGMENTS, is_gsm7, segments
 from core.plan import Trigger, TriggerKind
-from core.status import EventView, JobView, MilestoneView, Status
+from core.status import ChangeOrderView, EventView, JobView, MilestoneView, Status
 from core.wording import customer_replies as replies
 from core.wording.words import format_phone
 from tests.test_messages import SCRIPTS, made_up_question_marks, script_names
@@ -15,6 +15,10 @@ from tests.test_messages import SCRIPTS, made_up_question_marks, script_names
 UTC = timezone.utc
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)  # Wed, Nov 25, 10:00 AM in New York
 LINK = "https://pay.example.com/p/Ab3dEf"
+# a change order sent a week before it expired unanswered, Wed, Dec 9
+EXPIRED = ChangeOrderView(number=1, state="expired", reason="", old_total=400_000, new_total=999_999_999,
+                          sent_at=NOW + timedelta(days=7), expires_at=NOW + timedelta(days=14),
+                          answered_at=NOW + timedelta(days=14))
 MEASUREMENT_AT = datetime(2026, 12, 3, 14, 0, tzinfo=UTC)  # Thu, Dec 3, 9:00 AM in New York
 REMOVAL_AT = datetime(2026, 12, 4, 14, 0, tzinfo=UTC)
 INSTALLATION_AT = datetime(2026, 12, 8, 15, 0, tzinfo=UTC)
@@ -421,21 +425,33 @@ def test_opted_in_says_texts_resume_and_how_to_stop_them():
     assert "Reply STOP" in replies.opted_in(None) and "J-" not in replies.opted_in(None)
 
 
-def test_change_accepted_notes_the_new_total_and_remaining_and_that_the_contractor_knows():
-    text = replies.change_accepted(job(total=485_000, paid=100_000))
-    assert "the new amounts for Kitchen countertops (J-7K2Q): total $4,850.00, remaining $3,850.00." in text
+def test_change_approved_notes_the_new_total_and_remaining_and_that_the_contractor_knows():
+    text = replies.change_approved(job(total=485_000, paid=100_000))
+    assert "You approved the new price for Kitchen countertops (J-7K2Q): total $4,850.00, remaining $3,850.00." in text
     assert "Granite & Co has been told." in text
 
 
-def test_change_accepted_with_a_credit_says_so():
-    text = replies.change_accepted(job(total=180_000, paid=200_000))
+def test_change_approved_with_a_credit_says_so():
+    text = replies.change_approved(job(total=180_000, paid=200_000))
     assert "total $1,800.00, paid $2,000.00. Your credit: $200.00" in text
+
+
+def test_change_declined_says_the_price_stays():
+    assert replies.change_declined(job(total=400_000)) == (
+        "OK, you declined the price change for Kitchen countertops (J-7K2Q): the price stays $4,000.00. Granite & Co "
+        "has been told and may be in touch.")
+
+
+def test_a_change_that_expired_says_when_and_that_the_price_stays():
+    text = replies.change_closed(job(total=400_000), EXPIRED)
+    assert text.startswith("The price change for Kitchen countertops (J-7K2Q) expired on Wed, Dec 9, so the price "
+                           "stays $4,000.00.")
 
 
 def test_nothing_to_accept_points_to_the_commands():
     assert replies.nothing_to_accept(kitchen_job()) == (
-        "Thanks! There is nothing to accept for Kitchen countertops (J-7K2Q): no plan change is waiting for your OK. "
-        "Reply BAL, NEXT, PLAN or PAY. Or HELP for more."
+        "Thanks! There is nothing to approve for Kitchen countertops (J-7K2Q): no price change is waiting for your "
+        "answer. Reply BAL, NEXT, PLAN or PAY. Or HELP for more."
     )
 
 
@@ -523,8 +539,12 @@ REPLIES = {
     "opted_in_no_job": lambda j: replies.opted_in(None, j.language),
     "language_set": lambda j: replies.language_set(j, j.language),
     "language_set_no_job": lambda j: replies.language_set(None, j.language),
-    "change_accepted": lambda j: replies.change_accepted(j),
-    "change_accepted_credit": lambda j: replies.change_accepted(replace(j, paid=j.total + BIGGEST)),
+    "change_approved": lambda j: replies.change_approved(j),
+    "change_approved_credit": lambda j: replies.change_approved(replace(j, paid=j.total + BIGGEST)),
+    "change_declined": lambda j: replies.change_declined(j),
+    "change_expired": lambda j: replies.change_closed(j, EXPIRED),
+    "change_closed": lambda j: replies.change_closed(j, replace(EXPIRED, state="replaced")),
+    "balance_change_waiting": lambda j: replies.balance(replace(j, change_order=EXPIRED), LONG_LINK),
     "nothing_to_accept": lambda j: replies.nothing_to_accept(j),
 }
 WITHOUT_A_JOB = {"help_no_job", "unknown_number", "opted_in_no_job", "language_set_no_job"}

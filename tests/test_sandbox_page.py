@@ -200,13 +200,17 @@ def test_the_countertop_story_played_through_the_page(page, running):
 
     preview = say(page, f"/price {ref} 4850")
     assert "$4,000.00 -> $4,850.00" in preview.inner_text()
-    expect(tap(preview, "Apply")).to_contain_text("now $4,850.00")
-    expect(texts.last).to_contain_text("$1,283.33", timeout=WAIT)
+    expect(tap(preview, "Send for approval")).to_contain_text("Change order 1: $4,000.00 -> $4,850.00")
+    expect(texts.last).to_contain_text("please approve a new price", timeout=WAIT)
+    expect(texts.last).to_contain_text("$1,283.33")
     expect(texts.last).to_contain_text("$2,566.67")
+    asked = texts.nth(texts.count() - 1)
+    text_back(dana, "YES")
+    expect(texts.last).to_contain_text("You approved the new price", timeout=WAIT)
 
-    # the link in a text opens the customer's payment page, in a tab of its own
+    # the link in a text (the change order's) opens the customer's payment page, in a tab of its own
     with page.context.expect_page() as opened:
-        texts.last.locator("a[href*='/p/']").click()
+        asked.locator("a[href*='/p/']").click()
     payment_page = opened.value
     payment_page.wait_for_load_state()
     assert "$4,850.00" in payment_page.inner_text("body")

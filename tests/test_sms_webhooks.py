@@ -8,11 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
 
+from core.change_orders import propose_price_change
 from core.context import Actor
-from core.jobs import Item, create_job, register_contractor
-from core.pricing import PriceChange, apply_price_change
+from core.jobs import Item, create_job, job_status, register_contractor
+from core.pricing import PriceChange
 from sms.app import create_app
-from storage.models import AuditRecord, Customer, InboundMessage, OutboxMessage
+from storage.models import ChangeOrder, Customer, InboundMessage, OutboxMessage
 
 TOKEN = "test-auth-token"
 PUBLIC = "https://pay.example"
@@ -168,14 +169,30 @@ def test_every_twilio_opt_out_word_opts_out(client, planned, word):
     assert Customer.get(Customer.phone == DANA).opted_out_at is not None
 
 
-def test_yes_after_a_price_change_records_the_acceptance_and_tells_the_contractor(client, ctx, contractor, planned):
+def test_yes_to_a_change_order_applies_it_keeping_the_message_id_and_the_text_as_evidence(client, ctx, contractor,
+                                                                                           planned):
     assert "nothing" in answer(client, "YES").lower()
-    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
-    reply = answer(client, "yes")
-    assert "$4,850.00" in reply
-    assert AuditRecord.select().where(AuditRecord.kind == "price_change_accepted").count() == 1
-    assert OutboxMessage.get(OutboxMessage.kind == "price_change_accepted").channel == "telegram"
-    assert "nothing" in answer(client, "YES").lower()  # accepted once
+    propose_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    assert job_status(ctx, contractor, planned).total == 400_000  # the plan stands until the answer
+    assert "waits for your YES or NO" in answer(client, "BAL")
+    reply = answer(client, "yes", sid="SM" + "7" * 32)
+    assert "You approved the new price" in reply and "$4,850.00" in reply
+    assert job_status(ctx, contractor, planned).total == 485_000
+    order = ChangeOrder.get()
+    sent = OutboxMessage.get(OutboxMessage.kind == "change_order")
+    assert (order.state, order.answered_via, order.answered_by, order.message_id) == (
+        "approved", "sms", DANA, "SM" + "7" * 32)
+    assert order.shown == order.text == sent.body  # the exact words the customer answered YES to
+    assert OutboxMessage.get(OutboxMessage.kind == "change_order_approved").channel == "telegram"
+    assert "nothing" in answer(client, "YES").lower()  # approved once
+
+
+def test_no_declines_a_change_order_and_is_passed_on_when_nothing_waits(client, ctx, contractor, planned):
+    propose_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    assert "you declined" in answer(client, "No")
+    assert ChangeOrder.get().state == "declined" and job_status(ctx, contractor, planned).total == 400_000
+    assert "declined change order 1" in OutboxMessage.get(OutboxMessage.kind == "change_order_declined").body
+    assert "passed your message" in answer(client, "no")  # nothing waits: the customer's own word, passed on
 
 
 def test_a_phone_with_several_jobs_picks_one_by_number(client, ctx, contractor, planned):

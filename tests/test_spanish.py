@@ -118,10 +118,11 @@ def test_a_dead_link_is_explained_in_the_browsers_language(client):
 
 
 def test_a_price_change_names_each_payment_in_the_customers_language(ctx, contractor, planned, outbox):
-    from core.pricing import PriceChange, apply_price_change
+    from core.change_orders import apply_price_change
+    from core.pricing import PriceChange
 
     Customer.update(language="es").execute()
-    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000), because="signed on paper")
     [(_, _, text)] = outbox("plan_changed")
     assert "$4,000.00 a $4,850.00" in text
     assert "After Removal" not in text and "Después de Removal" in text  # the name the parser gave, in Spanish

@@ -6,11 +6,12 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 from icalendar import Calendar
 
+from core.change_orders import apply_price_change
 from core.context import Actor
 from core.events import add_event, cancel_event, mark_event_done, reschedule_event
 from core.jobs import set_customer_language
 from core.payments import record_payment, unapply_refund
-from core.pricing import PriceChange, apply_price_change
+from core.pricing import PriceChange
 from core.views import job_view
 from core.wording.words import due_when, falls_due_on_a_day, format_when
 from sms.app import create_app
@@ -29,7 +30,7 @@ def paid_and_refunded(ctx, clock, contractor, planned):
     refunded, a check for $500.00, Removal done."""
     record_payment(ctx, Actor.system("stripe"), planned, 100_000, "card", reference="pi_1")
     clock.advance(days=1)
-    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(485_000), because="signed on paper")
     clock.advance(days=1)
     with db.atomic():
         unapply_refund(ctx, Actor.system("stripe"), Job.get(Job.ref == planned),
@@ -75,7 +76,7 @@ def test_the_statement_tells_the_whole_account_of_the_job(client, ctx, paid_and_
 
 def test_the_statement_shows_a_credit_owed(client, ctx, contractor, planned):
     record_payment(ctx, contractor, planned, 200_000, "cash")
-    apply_price_change(ctx, contractor, planned, PriceChange.total(180_000))
+    apply_price_change(ctx, contractor, planned, PriceChange.total(180_000), because="signed on paper")
     html = client.get(link(ctx, planned) + "/statement").get_data(as_text=True)
     assert "Credit owed to you" in html and "$200.00" in html
     assert words(html, "Payments received") == "Date Method Amount Tue, Dec 1 Cash $2,000.00"

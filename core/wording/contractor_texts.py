@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_skeleton, format_time
 
 from core.reach import Reach
-from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
+from core.status import ChangeOrderView, EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording.language import LANGUAGES, N_, NAMES, _, in_language_of, localized, ngettext
 from core.wording.words import (
     STATES,
@@ -28,6 +28,8 @@ from core.wording.words import (
     due_when,
     format_day,
     format_when,
+    held_back,
+    labelled,
     method_words,
     money,
     plain_spaces,
@@ -107,12 +109,6 @@ def language_set(job: JobView) -> str:
 
 
 @in_contractors_language
-def change_accepted(job: JobView) -> str:
-    return _("{ref} {customer} replied YES to the new price {total}: the new amounts are accepted.").format(
-        ref=job.ref, customer=job.customer_name, total=money(job, job.total))
-
-
-@in_contractors_language
 def bank_transfer_started(job: JobView, amount: int) -> str:
     return _("{ref} {customer} started a bank transfer of {amount}. It settles in a few business days; until "
              "then it shows as processing and no reminders go out for it.").format(
@@ -177,6 +173,7 @@ USAGES = {
     "job": "/job {ref}",
     "link": "/link {ref}",
     "export": "/export {ref}",
+    "apply": N_("/apply {ref} signed on paper"),
     "invite": "/invite",
     "payments": "/payments",
     "profile": N_("/profile phone (415) 555-0100"),
@@ -200,6 +197,7 @@ SUMMARIES = {
     "job": N_("a job's card: timeline and buttons"),
     "link": N_("the customer's payment page"),
     "export": N_("a job's paper trail as a spreadsheet (CSV file)"),
+    "apply": N_("apply a job's change order without the customer's approval, saying why"),
     "invite": N_("invite someone to use this Paystage (its owner only)"),
     "payments": N_("take payments online: set up your Stripe account"),
     "profile": N_("your business name, phone, timezone, currency..."),
@@ -227,6 +225,8 @@ ASK_NEW_TOTAL = N_("The new total?")
 ASK_ADDED = N_("What is added?")
 ASK_ADDED_AMOUNT = N_("For how much?")
 ASK_REMOVED = N_("Which line item goes?")
+ASK_BECAUSE = N_("Why does it apply without the customer's approval? e.g. signed on paper (kept for the record, "
+                 "and the customer is told)")
 ASK_PROFILE_PART = N_("What do you want to change?")
 ASK_PROFILE_VALUE = N_("The new value?")
 ASK_BUSINESS = N_("What is your business called? Customers see it on every text.")  # a new contractor's /start
@@ -236,6 +236,10 @@ BUTTONS = {
     "send": N_("Send to customer"),
     "send_plan": N_("Send plan to customer"),
     "apply": N_("Apply"),
+    "send_change": N_("Send for approval"),
+    "replace_change": N_("Replace change order {number}"),
+    "after_change": N_("Send once {number} is answered"),
+    "apply_anyway": N_("Apply without approval"),
     "drop": N_("Cancel"),
     "done": N_("{event} done"),
     "done_anyway": N_("Mark {event} done anyway"),
@@ -400,10 +404,13 @@ def job_card(job: JobView) -> str:
                  customer=job.customer_name, phone=job.customer_phone, language=_(NAMES[job.language])),
              _("Total {total} - paid {paid} - remaining {remaining}").format(
                  total=money(job, job.total), paid=money(job, job.paid), remaining=money(job, job.remaining))]
+    lines += _held_back(job)
     if job.credit:
         lines.append(_("Credit owed to the customer: {credit}").format(credit=money(job, job.credit)))
     if job.state != "active":
         lines.append(_("This job is cancelled."))
+    if job.change_order:
+        lines.append(change_order_waits(job, job.change_order))
     if job.events:
         lines += ["", _("Events:")]
         lines += [f"  {event_line(e, job)}" for e in job.events]
@@ -434,8 +441,10 @@ def plan_line(m: MilestoneView, job: JobView) -> str:
     state = _(STATES[m.status])
     if m.status in (Status.DUE, Status.OVERDUE):
         state = state.upper()
-    line = _("{n}. {amount} {when} - {state}").format(n=m.position + 1, amount=money(job, m.amount),
-                                                     when=trigger_words(m, job), state=state)
+    # retainage is named: its trigger alone would read as an ordinary payment's
+    amount = (labelled(m) if m.retainage else "") + money(job, m.amount)
+    line = _("{n}. {amount} {when} - {state}").format(n=m.position + 1, amount=amount, when=trigger_words(m, job),
+                                                     state=state)
     if 0 < m.paid < m.amount:
         line += _(", {paid} paid").format(paid=money(job, m.paid))
     if m.due_at and m.status is Status.UPCOMING:
@@ -533,7 +542,13 @@ def event_over(event: str, state: str) -> str:
 def plan_preview(job: JobView) -> str:
     return "\n".join([_("{ref} {customer}, total {total}").format(ref=job.ref, customer=job.customer_name,
                                                                   total=money(job, job.total)),
-                      plan_lines(job), "", _("Send it to {customer} by SMS?").format(customer=job.customer_name)])
+                      *_held_back(job), plan_lines(job), "",
+                      _("Send it to {customer} by SMS?").format(customer=job.customer_name)])
+
+
+def _held_back(job: JobView) -> list[str]:
+    """The line under a job's totals saying what retainage holds back, if it does."""
+    return [held_back(job, sms=False)] if job.held_back else []
 
 
 def plan_sent(job: JobView, reach: Reach) -> str:
@@ -550,7 +565,8 @@ def plan_sent(job: JobView, reach: Reach) -> str:
 
 
 def price_preview(job: JobView, change: PriceChangeView) -> str:
-    """A price change before it is applied: the old and new total, what changed, each payment's old and new."""
+    """A price change before it is sent: the old and new total, what changed, each payment's old and new, and
+    what the buttons under it do."""
     lines = [_("{ref} {customer}: price {old} -> {new}").format(
         ref=job.ref, customer=job.customer_name, old=money(job, change.old_total), new=money(job, change.new_total))]
     if change.reason:
@@ -562,8 +578,64 @@ def price_preview(job: JobView, change: PriceChangeView) -> str:
         lines.append(_("More was paid than the new price: you would owe a credit of {credit}.").format(
             credit=money(job, change.credit)))
     lines.append("")
-    lines.append(_("Apply it and text the customer the new amounts?") if job.plan_sent else _("Apply it?"))
+    if not job.plan_sent:
+        lines.append(_("Apply it?"))
+    elif job.change_order:
+        lines.append(change_order_waits(job, job.change_order) + " " + _(
+            "This one can replace it, or be sent once it is answered."))
+    else:
+        lines.append(_("Send it to {customer} for approval? The plan stays as it is until they reply YES or "
+                       "approve it on their page.").format(customer=job.customer_name))
     return "\n".join(lines)
+
+
+def change_order_waits(job: JobView, order: ChangeOrderView) -> str:
+    return _("Change order {number} ({old} -> {new}) waits for {customer}'s answer until {day}.").format(
+        number=order.number, old=money(job, order.old_total), new=money(job, order.new_total),
+        customer=job.customer_name, day=format_day(order.expires_at, job))
+
+
+def change_order_in_the_way(job: JobView, order: ChangeOrderView) -> str:
+    return change_order_waits(job, order) + " " + _("Replace it, or send this one once it is answered.")
+
+
+@in_contractors_language
+def change_order_sent(job: JobView, order: ChangeOrderView, reach: Reach) -> str:
+    """A change order went to the customer (at once, or after the one before it was answered)."""
+    said = _("{ref} Change order {number}: {old} -> {new}.").format(
+        ref=job.ref, number=order.number, old=money(job, order.old_total), new=money(job, order.new_total))
+    return " ".join((said, texted(job, reach, _("the change order to approve or decline")), _(
+        "The plan stays as it is until they answer, at most until {day}. If they agreed another way: {example}")
+        .format(day=format_day(order.expires_at, job), example=example(USAGES["apply"], job.ref))))
+
+
+def change_order_waiting(job: JobView, number: int) -> str:
+    return _("{ref} Change order {number} is sent to {customer} once change order {before} is answered.").format(
+        ref=job.ref, number=number, customer=job.customer_name, before=job.change_order.number)
+
+
+@in_contractors_language
+def change_order_answered(job: JobView, order: ChangeOrderView) -> str:
+    """The customer approved or declined a change order, or it expired unanswered; `job` as it stands after."""
+    said = dict(ref=job.ref, customer=job.customer_name, number=order.number, old=money(job, order.old_total),
+                new=money(job, order.new_total), how=_(ANSWERED_VIA.get(order.answered_via, "")))
+    if order.state == "approved":
+        return _("{ref} {customer} approved change order {number} {how}: the price is now {new}.").format(
+            **said) + "\n\n" + plan_lines(job)
+    if order.state == "declined":
+        return _("{ref} {customer} declined change order {number} ({old} -> {new}) {how}: the price stays "
+                 "{old}.").format(**said)
+    return _("{ref} Change order {number} ({old} -> {new}) expired without an answer from {customer}: the price "
+             "stays {old}. To ask again use /price, /add or /remove.").format(**said)
+
+
+ANSWERED_VIA = {"sms": N_("by text"), "page": N_("on their page")}
+
+
+@in_contractors_language
+def change_order_withdrawn(job: JobView, order: ChangeOrderView, why: str) -> str:
+    """A change order waiting its turn no longer applies to the job as it now stands."""
+    return _("{ref} Change order {number} was not sent: {why}").format(ref=job.ref, number=order.number, why=why)
 
 
 def price_applied(job: JobView, total: int, reach: Reach) -> str:
@@ -571,7 +643,7 @@ def price_applied(job: JobView, total: int, reach: Reach) -> str:
     if not job.milestones:
         return said[0]
     if job.plan_sent:
-        said.append(texted(job, reach, _("the new amounts")))
+        said.append(texted(job, reach, _("the new amounts and your reason")))
     return " ".join(said) + "\n\n" + plan_lines(job)
 
 

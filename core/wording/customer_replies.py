@@ -13,14 +13,16 @@ reply says there is no plan yet, as the customer has not seen it.
 
 from dataclasses import replace
 
-from core.status import JobView
+from core.status import ChangeOrderView, JobView
 from core.wording.customer_texts import in_customers_language
 from core.wording.fitting import Squeeze, clean, fit, sms_name
 from core.wording.language import _, speaking
 from core.wording.words import (
     business,
     credit,
+    format_day,
     format_phone,
+    held_back,
     job_name,
     label,
     labelled,
@@ -49,7 +51,8 @@ def commands_explained() -> str:
 
 @in_customers_language
 def balance(job: JobView, link: str) -> str:
-    """BAL: paid so far, what remains of the total, what is due now, any credit; and the link."""
+    """BAL: paid so far, what remains of the total, what retainage holds back, what is due now, any credit; and the
+    link."""
     job = _as_sent(job)
     due = job.due_now
 
@@ -57,6 +60,8 @@ def balance(job: JobView, link: str) -> str:
         lines = [_("Balance for {job}:").format(job=job_name(job, s)), paid_so_far(job)]
         if job.paid and not job.remaining and not job.credit:
             lines[-1] += " " + _("Thank you!")
+        if job.held_back:
+            lines.append(sentence(held_back(job, s.label)))
         if job.remaining:
             lines.append(_("Due now: {amount}{which}.").format(amount=sms_money(job, job.due_now_amount),
                                                                which=_due_now(job, s)) if due
@@ -65,6 +70,8 @@ def balance(job: JobView, link: str) -> str:
                 on_its_way = sum(m.open_amount for m in job.processing)
                 lines.append(_("On its way: {amount} by bank transfer (processing).").format(
                     amount=sms_money(job, on_its_way)))
+        if job.change_order:
+            lines.append(_change_waiting(job))
         lines.append((_("Pay here: {link}") if due else _("Details: {link}")).format(link=link))
         return "\n".join(lines)
 
@@ -95,7 +102,8 @@ def next_payment(job: JobView) -> str:
 
 @in_customers_language
 def plan(job: JobView, link: str) -> str:
-    """PLAN: every milestone with its amount, what it is tied to, and its state."""
+    """PLAN: every milestone with its amount, what it is tied to, and its state; what retainage holds back when a
+    squeeze left it out."""
     job = _as_sent(job)
     milestones = job.milestones
 
@@ -108,6 +116,8 @@ def plan(job: JobView, link: str) -> str:
             lines.append(f"- {labelled(m, s)}{sms_money(job, m.amount)} {trigger_words(m, job, s.label)} "
                          f"- {state_words(m, job)}")
         lines += more(milestones, s, _("at the link"))
+        if job.held_back and job.held_back not in milestones[: s.items]:  # its own line says it when listed
+            lines.append(sentence(held_back(job, s.label)))
         lines.append(_("See it and pay: {link}").format(link=link))
         return "\n".join(lines)
 
@@ -278,8 +288,8 @@ def language_set(job: JobView | None, language: str) -> str:
 
 
 @in_customers_language
-def change_accepted(job: JobView) -> str:
-    """YES after a plan-change text: the new amounts are noted and the contractor was told."""
+def change_approved(job: JobView) -> str:
+    """YES to a change order: the new price applies (`job` as it stands after), and the contractor was told."""
 
     def render(s: Squeeze) -> str:
         if job.credit:
@@ -288,19 +298,41 @@ def change_accepted(job: JobView) -> str:
         else:
             where = _("total {total}, remaining {remaining}.").format(total=sms_money(job, job.total),
                                                                       remaining=sms_money(job, job.remaining))
-        return _("Thank you! We noted that you accept the new amounts for {job}: {where}\n{business} has been told. "
+        return _("Thank you! You approved the new price for {job}: {where}\n{business} has been told. "
                  "Reply PLAN to see every payment.").format(job=job_name(job, s), where=where,
                                                              business=business(job, s))
 
-    return fit("change_accepted", render)
+    return fit("change_approved", render)
+
+
+@in_customers_language
+def change_declined(job: JobView) -> str:
+    """NO to a change order: the price stays, and the contractor was told."""
+    return fit("change_declined", lambda s: _(
+        "OK, you declined the price change for {job}: the price stays {total}. {business} has been told and may "
+        "be in touch.").format(job=job_name(job, s), total=sms_money(job, job.total), business=business(job, s)))
+
+
+@in_customers_language
+def change_closed(job: JobView, order: ChangeOrderView) -> str:
+    """YES or NO to a change order that can no longer be answered: it expired, or the contractor replaced,
+    applied or withdrew it."""
+    def render(s: Squeeze) -> str:
+        said = dict(job=job_name(job, s), total=sms_money(job, job.total), business=business(job, s))
+        if order.state == "expired":
+            return _("The price change for {job} expired on {day}, so the price stays {total}. {business} can send it "
+                     "again.").format(day=format_day(order.answered_at, job), **said)
+        return _("That price change for {job} is closed: the price is {total}.").format(**said)
+
+    return fit("change_closed", render)
 
 
 @in_customers_language
 def nothing_to_accept(job: JobView) -> str:
-    """YES when no plan change is waiting for one."""
+    """YES when no change order waits for an answer."""
     return fit("nothing_to_accept", lambda s: _(
-        "Thanks! There is nothing to accept for {job}: no plan change is waiting for your OK. {commands} Or HELP "
-        "for more.").format(job=job_name(job, s), commands=commands_line()))
+        "Thanks! There is nothing to approve for {job}: no price change is waiting for your answer. {commands} Or "
+        "HELP for more.").format(job=job_name(job, s), commands=commands_line()))
 
 
 # --- Words -------------------------------------------------------------------------------------
@@ -314,6 +346,11 @@ def _as_sent(job: JobView) -> JobView:
 def _no_plan_yet(job: JobView, s: Squeeze) -> str:
     return _("No plan yet for {job}. {business} will text it to you when it is ready.").format(
         job=job_name(job, s), business=business(job, s))
+
+
+def _change_waiting(job: JobView) -> str:
+    return _("A price change from {old} to {new} waits for your YES or NO.").format(
+        old=sms_money(job, job.change_order.old_total), new=sms_money(job, job.change_order.new_total))
 
 
 def _credit(job: JobView) -> str:

@@ -8,9 +8,10 @@ the job's region. Every text starts with the business name, so the customer
 knows who is writing, and carries the job's reference.
 """
 
+from collections.abc import Callable
 
 from core.plan import TriggerKind
-from core.status import EventView, JobView, MilestoneView, PriceChangeView, Status
+from core.status import ChangeOrderView, EventView, JobView, MilestoneView, PriceChangeView, Status
 from core.wording.fitting import Squeeze, clip, fit
 from core.wording.language import _, in_language_of
 from core.wording.words import (
@@ -26,6 +27,7 @@ from core.wording.words import (
     label,
     labelled,
     method_words,
+    money,
     more,
     paid_so_far,
     reason_words,
@@ -138,8 +140,66 @@ def receipt(job: JobView, amount: int, method: str, link: str) -> str:
 
 
 @in_customers_language
-def plan_changed(job: JobView, change: PriceChangeView, link: str) -> str:
-    """The price changed: old and new price, why, what is paid, the new open payments; asks for YES."""
+def change_order(job: JobView, change: PriceChangeView, order: ChangeOrderView, link: str,
+                 replacing: ChangeOrderView | None = None) -> str:
+    """A change order (core.change_orders): the old and new price, why, what is paid, the payments as they would
+    be; asks YES or NO before it expires. `replacing`: the change order sent before, which this one replaces."""
+    ask = _("Reply YES to approve or NO to decline. Details: {link}").format(link=link)
+    replaces = sentence(_("It replaces our change of {day}").format(day=format_day(replacing.sent_at, job))) \
+        if replacing is not None else ""
+
+    def closing(s: Squeeze) -> str:  # squeezed to no payment listed, the page says what it replaces
+        return f"{replaces}\n{ask}" if replaces and s.items != 0 else ask
+
+    return _price_change("change_order", job, change, closing, proposed=True)
+
+
+@in_customers_language
+def plan_changed(job: JobView, change: PriceChangeView, link: str, *, because: str) -> str:
+    """The contractor applied a price change without the customer's approval, saying why (core.change_orders):
+    the old and new price, why, what is paid, the new open payments."""
+    def closing(s: Squeeze) -> str:  # squeezed to no payment listed, the page gives the reason
+        if s.items == 0:
+            return _("Applied without your reply: the reason is at {link}").format(link=link)
+        given = _("Applied without your reply because: {because}").format(because=clip(because, s.title))
+        return sentence(given) + "\n" + _("Details: {link}").format(link=link)
+
+    return _price_change("plan_changed", job, change, closing, proposed=False)
+
+
+@in_customers_language
+def change_order_reminder(job: JobView, order: ChangeOrderView, link: str) -> str:
+    """A change order waiting for the customer's answer, halfway to expiring."""
+    return fit("change_order_reminder", lambda s: _(
+        "{business}: {hello}a reminder: the price change for {job} from {old} to {new} waits for your answer until "
+        "{day}").format(business=business(job, s), hello=hello(job, s), job=job_name(job, s),
+                        old=sms_money(job, order.old_total), new=sms_money(job, order.new_total),
+                        day=format_day(order.expires_at, job)) + ".\n" + _(
+        "Reply YES to approve or NO to decline. Details: {link}").format(link=link))
+
+
+def change_order_page(job: JobView, change: PriceChangeView, order: ChangeOrderView) -> str:
+    """The words the page shows about a change order waiting for the customer's answer, over Approve and Decline:
+    what is kept as the words they answered to. Not an SMS: nothing is squeezed."""
+    lines = [_("Change order {number}: the price for {job} from {old} to {new}.").format(
+        number=order.number, job=job.title, old=money(job, change.old_total), new=money(job, change.new_total))]
+    if change.reason:
+        lines.append(sentence(reason_words(change.reason)))
+    lines.append(_("Already paid: {paid}.").format(paid=money(job, change.paid)))
+    lines.append(_("Your payments would be:"))
+    for c in change.changes:
+        lines.append(f"- {change_name(c)}: {_amounts(job, c, money)}")
+    if change.credit:
+        lines.append(_("You would have a credit of {credit}.").format(credit=money(job, change.credit)))
+    lines.append(_("Until you answer, the plan stays as it is. Answer by {day}.").format(
+        day=format_day(order.expires_at, job)))
+    return "\n".join(lines)
+
+
+def _price_change(name: str, job: JobView, change: PriceChangeView, closing: Callable[[Squeeze], str], *,
+                  proposed: bool) -> str:
+    """A price change's text: proposed (the payments as they would be) or applied (as they are now), ending with
+    `closing` as squeezed."""
     # The milestones still open before the change: those are the ones the customer will pay.
     open_changes = tuple(c for c in change.changes if c.paid < c.old or c.paid < c.new)
 
@@ -147,29 +207,38 @@ def plan_changed(job: JobView, change: PriceChangeView, link: str) -> str:
         reason = clip(reason_words(change.reason), s.title)
         prices = dict(business=business(job, s), hello=hello(job, s), job=job_name(job, s),
                       old=sms_money(job, change.old_total), new=sms_money(job, change.new_total))
-        if reason:
-            opening = _("{business}: {hello}the price for {job} changed from {old} to {new}: {reason}").format(
-                reason=sentence(reason), **prices)
+        if proposed and reason:
+            opening = _("{business}: {hello}please approve a new price for {job}, from {old} to {new}: {reason}")
+        elif proposed:
+            opening = _("{business}: {hello}please approve a new price for {job}, from {old} to {new}.")
+        elif reason:
+            opening = _("{business}: {hello}the price for {job} changed from {old} to {new}: {reason}")
         else:
-            opening = _("{business}: {hello}the price for {job} changed from {old} to {new}.").format(**prices)
-        lines = [opening, _("Already paid: {paid}.").format(paid=sms_money(job, change.paid))]
+            opening = _("{business}: {hello}the price for {job} changed from {old} to {new}.")
+        lines = [opening.format(reason=sentence(reason), **prices),
+                 _("Already paid: {paid}.").format(paid=sms_money(job, change.paid))]
         if open_changes[: s.items]:
-            lines.append(_("Your payments now:"))
+            lines.append(_("Your payments would be:") if proposed else _("Your payments now:"))
         for c in open_changes[: s.items]:
-            amount = (sms_money(job, c.new) if c.new == c.old
-                      else f"{sms_money(job, c.old)} -> {sms_money(job, c.new)}")
-            if c.paid and c.paid >= c.new:
-                amount += " " + _("(paid)")
-            elif c.paid:
-                amount += " " + _("({paid} paid)").format(paid=sms_money(job, c.paid))
-            lines.append(f"- {change_name(c, s.label)}: {amount}")
+            lines.append(f"- {change_name(c, s.label)}: {_amounts(job, c, sms_money)}")
         lines += more(open_changes, s, _("at the link below"))
         if change.credit:
-            lines.append(credit(job, change.credit))
-        lines.append(_("Reply YES to accept. Details: {link}").format(link=link))
+            lines.append(_("You would have a credit of {credit}.").format(credit=sms_money(job, change.credit))
+                         if proposed else credit(job, change.credit))
+        lines.append(closing(s))
         return "\n".join(lines)
 
-    return fit("plan_changed", render, len(open_changes))
+    return fit(name, render, len(open_changes))
+
+
+def _amounts(job: JobView, c, say) -> str:
+    """A payment's old and new amount ("$1,000.00 -> $1,100.00"), and what of it is paid."""
+    amount = say(job, c.new) if c.new == c.old else f"{say(job, c.old)} -> {say(job, c.new)}"
+    if c.paid and c.paid >= c.new:
+        return amount + " " + _("(paid)")
+    if c.paid:
+        return amount + " " + _("({paid} paid)").format(paid=say(job, c.paid))
+    return amount
 
 
 @in_customers_language

@@ -19,7 +19,7 @@ from babel.numbers import get_currency_symbol
 from phonenumbers import NumberParseException, PhoneNumberFormat
 
 from core.gsm import is_gsm7
-from core.money import format_money
+from core.money import format_money, format_percent
 from core.plan import DEFAULT_LEAD, TriggerKind
 from core.plan_parser import default_label
 from core.status import AmountChange, EventView, JobView, MilestoneView, Status, milestone_status
@@ -30,7 +30,7 @@ from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
 # said in the reader's language.
 OUR_LABELS = {"deposit": N_("Deposit"), "down payment": N_("Down payment"), "final payment": N_("Final payment"),
               "retainer": N_("Retainer"), "balance after price change": N_("Balance after price change"),
-              "price adjustment": N_("Price adjustment")}
+              "price adjustment": N_("Price adjustment"), "retainage": N_("Retainage")}
 # How core/pricing.py words the reason of a price change it makes, stored in English: said in the reader's.
 REASONS = {"Added: ": N_("Added: {what}"), "Removed: ": N_("Removed: {what}"), "Changed: ": N_("Changed: {what}")}
 STATES = {Status.PAID: N_("paid"), Status.DUE: N_("due now"), Status.OVERDUE: N_("overdue"),
@@ -179,10 +179,13 @@ def hello(job: JobView, s: Squeeze) -> str:
 
 
 def label(m: MilestoneView | AmountChange, limit: int | None = None) -> str:
-    """A payment's name in the reader's language: a name of ours translated ("Deposit" → "Anticipo"); ""
-    when it only restates the trigger, as the plan parser names a payment given none ("After Removal"), so
-    `trigger_words` says it in the reader's language; otherwise as the contractor typed it."""
+    """A payment's name in the reader's language: a name of ours translated ("Deposit" → "Anticipo"), retainage
+    with what it holds back ("Retainage (10%)"); "" when it only restates the trigger, as the plan parser names a
+    payment given none ("After Removal"), so `trigger_words` says it in the reader's language; otherwise as the
+    contractor typed it."""
     typed = clean(m.label)
+    if isinstance(m, MilestoneView) and m.retainage:
+        return clip(_("Retainage ({percent})").format(percent=format_percent(m.percent)), limit)
     if typed.casefold() in OUR_LABELS:
         return clip(_(OUR_LABELS[typed.casefold()]), limit)
     with speaking(ENGLISH):
@@ -249,10 +252,25 @@ def _tied_to(m: MilestoneView, limit: int | None = None) -> str:
             else _("after {event}").format(event=event))
 
 
-def labelled(m: MilestoneView, s: Squeeze) -> str:
+def labelled(m: MilestoneView, s: Squeeze = Squeeze()) -> str:
     """"Deposit: " before an amount; nothing when the payment has no name of its own."""
     name = label(m, s.label)
     return _("{label}: ").format(label=name) if name else ""
+
+
+def held_until(job: JobView, limit: int | None = None) -> str:
+    """"Held back until after Final walkthrough": what retainage holds back and when it is paid; "" when nothing
+    is held back (no retainage, or it has fallen due)."""
+    m = job.held_back
+    return _("Held back until {when}").format(when=_tied_to(m, limit)) if m else ""
+
+
+def held_back(job: JobView, limit: int | None = None, *, sms: bool = True) -> str:
+    """"Held back until after Final walkthrough: $1,850.00", beside a job's totals; "" when nothing is held back."""
+    if job.held_back is None:
+        return ""
+    say = sms_money if sms else money
+    return f"{held_until(job, limit)}: {say(job, job.held_back.open_amount)}"
 
 
 def state_words(m: MilestoneView, job: JobView, *, sms: bool = True) -> str:
