@@ -15,11 +15,19 @@ the business of the job it picks, never guessed: the customer is told so.
 
 Each text is handled once per provider message id: a provider retry gets the
 same answer and changes nothing more.
+
+A storm from one phone (an auto-responder answering our answers, a stuck
+phone) is paced: every text is still handled as it would be (a STOP, a YES,
+words passed on to the contractor: nothing said is lost), but the phone gets
+at most ANSWER_BURST answers at once and then one every ANSWER_EVERY; the
+first text over that pace is told so politely, the rest get silence. What
+costs money and feeds a loop is the answer.
 """
 
 import re
 import unicodedata
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from peewee import IntegrityError
 
@@ -29,7 +37,7 @@ from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
 from core.views import job_view
 from core.wording import contractor_texts, customer_replies
-from storage.models import Customer, HeldText, InboundMessage, Job, PhoneChoice, db
+from storage.models import Customer, HeldText, InboundMessage, Job, PhoneChoice, RateLimit, db
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
 OPT_IN = {"START", "UNSTOP"}  # YES is an opt-in word too, when the phone had opted out
@@ -50,6 +58,8 @@ NO = {"NO"}  # to a change order waiting for an answer; otherwise the customer's
 LANGUAGES = {"ESPANOL": "es", "ENGLISH": "en", "INGLES": "en"}  # accents are folded: ESPAÑOL is ESPANOL
 SPANISH = {"SALDO", "PROXIMO", "PAGAR", "AYUDA", "SI", "ESPANOL"}  # a phone we do not know is answered in Spanish
 RELAY_LIMIT = 1600  # what one SMS can carry, concatenated
+ANSWER_BURST = 10  # answers a phone gets at once...
+ANSWER_EVERY = timedelta(seconds=30)  # ...and then one every this long
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,8 @@ def answer_text(ctx: Context, phone: str, body: str, message_id: str) -> Answer:
         with db.atomic():
             InboundMessage.create(provider_id=message_id, channel="sms", received_at=now)
             text = _answer(ctx, phone, body, message_id)
+            if text is not None and keyword(body) not in OPT_IN:  # START is always confirmed (STOP is Twilio's)
+                text = _paced(phone, text, now)
             InboundMessage.update(reply=text).where(InboundMessage.provider_id == message_id).execute()
             return Answer(text)
     except IntegrityError:  # this message id was handled before (or is being handled right now)
@@ -112,6 +124,34 @@ def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     tell_contractor(job.contractor, job, "relay", contractor_texts.relay(view, body.strip()[:RELAY_LIMIT]),
                     key=f"inbound:{message_id}:relay", now=now)
     return customer_replies.relayed(view)
+
+
+def _paced(phone: str, answer: str, now: datetime) -> str | None:
+    """`answer`, while the phone keeps within the pace; over it, a polite word the first time, then nothing.
+
+    The pace is a leaky bucket kept as one moment per phone (RateLimit "answer:PHONE"): it moves ANSWER_EVERY
+    later with each answer, from now at the latest, and an answer is given while it is at most ANSWER_BURST
+    answers ahead of now. "answer-pace:PHONE" is until when the phone knows it is over: it is told once per storm.
+    """
+    key, told_key = f"answer:{phone}", f"answer-pace:{phone}"
+    pace = RateLimit.get_or_none(RateLimit.key == key)
+    after = max(pace.next_at if pace else now, now) + ANSWER_EVERY
+    if after - now <= ANSWER_BURST * ANSWER_EVERY:
+        RateLimit.insert(key=key, next_at=after).on_conflict(
+            conflict_target=[RateLimit.key], update={RateLimit.next_at: after}).execute()
+        return answer
+    told = RateLimit.get_or_none(RateLimit.key == told_key)
+    if told and told.next_at > now:
+        return None
+    resumes = after - ANSWER_EVERY  # when the bucket has room again
+    RateLimit.insert(key=told_key, next_at=resumes).on_conflict(
+        conflict_target=[RateLimit.key], update={RateLimit.next_at: resumes}).execute()
+    return customer_replies.slow_down(_language_of(phone))
+
+
+def _language_of(phone: str) -> str | None:
+    customer = Customer.get_or_none(Customer.phone == phone)
+    return customer.language if customer else None
 
 
 def keyword(body: str) -> str:

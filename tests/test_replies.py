@@ -534,6 +534,7 @@ REPLIES = {
     "chosen": lambda j: replies.chosen(j),
     "chosen_passed_on": lambda j: replies.chosen(j, passed_on=12),
     "unknown_number": lambda j: replies.unknown_number(j.language),
+    "slow_down": lambda j: replies.slow_down(j.language),
     "relayed": lambda j: replies.relayed(j),
     "opted_in": lambda j: replies.opted_in(j),
     "opted_in_no_job": lambda j: replies.opted_in(None, j.language),
@@ -547,7 +548,7 @@ REPLIES = {
     "balance_change_waiting": lambda j: replies.balance(replace(j, change_order=EXPIRED), LONG_LINK),
     "nothing_to_accept": lambda j: replies.nothing_to_accept(j),
 }
-WITHOUT_A_JOB = {"help_no_job", "unknown_number", "opted_in_no_job", "language_set_no_job"}
+WITHOUT_A_JOB = {"help_no_job", "unknown_number", "slow_down", "opted_in_no_job", "language_set_no_job"}
 WITH_A_LINK = {name for name in REPLIES if name.startswith(("balance", "plan", "pay"))}
 
 

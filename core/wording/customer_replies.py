@@ -254,6 +254,14 @@ def unknown_number(language: str | None = None) -> str:
             "contact them directly."))
 
 
+def slow_down(language: str | None = None) -> str:
+    """A phone texting faster than we answer (core.inbound): said once, then its texts get no answer for a while."""
+    with speaking(language):
+        return fit("slow_down", lambda s: _(
+            "We got your texts and will answer again in a few minutes. Anything you wrote is passed on. STOP and "
+            "START always work."))
+
+
 @in_customers_language
 def relayed(job: JobView) -> str:
     """Free text was passed on to the contractor."""
