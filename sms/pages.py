@@ -175,8 +175,18 @@ def _helpers(view: JobView) -> dict:
             status = Status.UPCOMING
         return status.value.split()[0], capitalized(_(STATES[status]))
 
+    def agreed(change) -> str:
+        """How a price change was agreed, once the plan was sent: the customer's approval, or the reason the
+        contractor gave for applying it without."""
+        if change.approved_via:
+            return _("approved by you by text") if change.approved_via == "sms" else _("approved by you on your page")
+        if change.because:
+            return _("applied by {business} without your approval: {because}").format(
+                business=view.business_name, because=change.because)
+        return ""
+
     return dict(
-        money=lambda cents: money(view, cents), named=named, state=state, reason=reason_words,
+        money=lambda cents: money(view, cents), named=named, state=state, reason=reason_words, agreed=agreed,
         when=lambda moment, date_only=False: format_when(moment, view, date_only) if moment
         else _("not scheduled yet"),
         phone=format_phone(view.business_phone, view), held_until=held_until(view))

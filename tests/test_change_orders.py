@@ -247,7 +247,7 @@ def test_approve_on_the_page_applies_it_keeping_the_request_and_the_words_shown(
     assert order.shown.startswith("Change order 1: the price for Kitchen countertops from $4,000.00 to $4,350.00")
     assert job_status(ctx, contractor, planned).total == 435_000
     after = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "you approved the new price, $4,350.00" in after and "approved by you on this page" in after
+    assert "you approved the new price, $4,350.00" in after and "approved by you on your page" in after
     assert "A price change for you to approve" not in after
     again = client.post(action, data={"answer": "approve", "shown": digest})  # a second tap changes nothing
     assert "change=nothing" in again.headers["Location"] and job_status(ctx, contractor, planned).total == 435_000

@@ -145,7 +145,7 @@ def test_a_change_order_is_approved_with_a_tap_on_the_page(phone, ctx, contracto
     notice = phone.page.locator(".notice").inner_text()
     assert "Thank you: you approved the new price, $4,850.00." in notice
     assert phone.page.locator("form.change-order").count() == 0
-    assert "approved by you on this page" in phone.page.locator("h2:has-text('Price changes') + .card").inner_text()
+    assert "approved by you on your page" in phone.page.locator("h2:has-text('Price changes') + .card").inner_text()
     order = ChangeOrder.get()
     assert order.state == "approved" and "HeadlessChrome" in order.request
     assert phone.problems == []

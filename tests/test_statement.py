@@ -68,7 +68,8 @@ def test_the_statement_tells_the_whole_account_of_the_job(client, ctx, paid_and_
     totals = " ".join(re.sub(r"<[^>]+>", " ", html.split('class="card totals">', 1)[1].split("\n</div>", 1)[0])
                       .split())
     assert "Total $4,850.00 Paid $1,300.00 Remaining $3,550.00" in totals
-    assert words(html, "Price changes") == "New price Wed, Dec 2 $4,000.00 &rarr; $4,850.00"
+    assert words(html, "Price changes") == ("New price Wed, Dec 2 &middot; applied by Granite &amp; Co without your "
+                                            "approval: signed on paper $4,000.00 &rarr; $4,850.00")
     assert "<script" not in html and "<style" not in html and "style=" not in html
     assert "<form" not in html and "<button" not in html and "tel:" not in html  # nothing to tap on paper
     assert_private(response)
