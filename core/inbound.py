@@ -135,8 +135,11 @@ def _paced(phone: str, answer: str, now: datetime) -> str | None:
     """
     key, told_key = f"answer:{phone}", f"answer-pace:{phone}"
     pace = RateLimit.get_or_none(RateLimit.key == key)
-    after = max(pace.next_at if pace else now, now) + ANSWER_EVERY
-    if after - now <= ANSWER_BURST * ANSWER_EVERY:
+    room = ANSWER_BURST * ANSWER_EVERY
+    # never further ahead than `room`, unless the clock went back (a demo's clock, a host's clock corrected)
+    start = pace.next_at if pace and now <= pace.next_at <= now + room else now
+    after = start + ANSWER_EVERY
+    if after - now <= room:
         RateLimit.insert(key=key, next_at=after).on_conflict(
             conflict_target=[RateLimit.key], update={RateLimit.next_at: after}).execute()
         return answer

@@ -1,7 +1,5 @@
 """A storm of texts from one phone (core.inbound's pace): answers slow down, nothing said is lost."""
 
-from datetime import timedelta
-
 from core.inbound import ANSWER_BURST, ANSWER_EVERY, answer_text
 from storage.models import Customer, OutboxMessage
 
@@ -48,3 +46,9 @@ def test_the_pace_is_per_phone_and_a_stranger_is_paced_too(ctx, planned):
 def test_a_provider_retry_in_a_storm_gets_the_same_answer_it_got(ctx, planned):
     answers = storm(ctx, DANA, ["BAL"] * (ANSWER_BURST + 2))
     assert [answer_text(ctx, DANA, "BAL", f"SM{n:032d}").text for n in range(ANSWER_BURST + 2)] == answers
+
+
+def test_a_pace_left_by_a_clock_ahead_of_now_does_not_hold_the_phone_back(ctx, clock, planned):
+    storm(ctx, DANA, ["BAL"] * (ANSWER_BURST + 2))  # over the pace...
+    clock.advance(days=-6)  # ...at a moment the clock then went back from (the demo's simulated days)
+    assert "Balance" in storm(ctx, DANA, ["BAL"], first=300)[0]
