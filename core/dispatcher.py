@@ -14,6 +14,10 @@ dispatcher take it again. That window is one message wide per dispatcher.
 The same holds for a send that times out after the provider accepted it:
 Twilio's Messages API has no idempotency key, so the retry may be a second
 copy. Both are rare, and a lost payment request would be worse.
+
+Each outcome is one log line naming the message's job, its kind and its
+outbox id (never its recipient or its words), and is told to `observe` (the
+process's metrics, paystage/metrics.py), which keeps core/ free of them.
 """
 
 import logging
@@ -21,7 +25,7 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Callable
+from typing import Callable, Protocol
 
 from core.clock import Clock
 from core.delivery import DeliveryError, Outgoing, Sender
@@ -30,7 +34,7 @@ from core.journal import tell_contractor
 from core.quiet_hours import QuietHours
 from core.wording.language import _, speaking
 from storage import outbox
-from storage.models import Customer, OutboxMessage, db
+from storage.models import Customer, Job, OutboxMessage, db
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +55,40 @@ class DeliveryPolicy:
     telegram_interval: timedelta | None = timedelta(seconds=1 / 30)
 
 
+class _Told(logging.LoggerAdapter):
+    """The log about one outbox message: each line starts with what it is (channel, kind, job, outbox id; never whom
+    it is to, nor its words) and carries its job's ref (the JSON log's "job")."""
+
+    def __init__(self, message: OutboxMessage):
+        ref = Job.select(Job.ref).where(Job.id == message.job_id).scalar() if message.job_id else None
+        super().__init__(log, {"job": ref})
+        self.what = f"{message.channel} {message.kind} for {ref or 'no job'} (outbox {message.id})"
+
+    def process(self, msg, kwargs):
+        return f"{self.what} {msg}", {**kwargs, "extra": self.extra}
+
+
+class Observe(Protocol):
+    def __call__(self, channel: str, outcome: str, waited: timedelta | None) -> None:
+        """One send attempt: "sent" (`waited` since it was queued), "failed" (to be retried) or "permanent" (failed
+        for good: a permanent error, or the last attempt)."""
+
+
+def _unobserved(channel: str, outcome: str, waited: timedelta | None) -> None:
+    pass
+
+
 class Dispatcher:
     def __init__(self, clock: Clock, senders: dict[str, Sender], policy: DeliveryPolicy = DeliveryPolicy(), *,
                  sms_sender_id: str = "default", sleep: Callable[[float], None] = time.sleep,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, observe: Observe | None = None):
         self.clock = clock
         self.senders = senders
         self.policy = policy
         self.sms_sender_id = sms_sender_id  # the Twilio number (or service) the SMS pace belongs to
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.observe = observe or _unobserved
 
     def dispatch(self, stopping: Callable[[], bool] = lambda: False) -> int:
         """Claim a batch of due messages and deliver them; returns how many were claimed.
@@ -89,13 +117,16 @@ class Dispatcher:
 
     def _deliver(self, message: OutboxMessage) -> None:
         now = self.clock()
+        said = _Told(message)
         if message.channel == "sms" and not message.reply:
             if opted_out(message.recipient):
                 outbox.mark_cancelled(message.id, "the customer opted out of texts (STOP)")
+                said.info("not sent: the customer opted out of texts (STOP)")
                 return
             allowed = self.policy.quiet_hours.next_allowed(now, message.timezone or "UTC")
             if allowed > now:
                 outbox.release(message.id, allowed)
+                said.info("held for the customer's quiet hours until %s", f"{allowed:%Y-%m-%d %H:%M} UTC")
                 return
         for key, interval in self._paces(message):
             slot = outbox.take_slot(key, interval, now, within=LONGEST_WAIT_IN_HAND)
@@ -110,9 +141,12 @@ class Dispatcher:
             provider_id = sender.send(Outgoing(message.id, message.channel, message.recipient, message.body,
                                                message.kind))
         except DeliveryError as error:
-            self._failed(message, error, attempts)
+            self._failed(message, error, attempts, said)
         else:
-            outbox.mark_sent(message.id, self.clock(), provider_id, attempts)
+            sent_at = self.clock()
+            outbox.mark_sent(message.id, sent_at, provider_id, attempts)
+            said.info("sent (%s)", provider_id)
+            self.observe(message.channel, "sent", sent_at - message.created_at)
 
     def _paces(self, message: OutboxMessage) -> list[tuple[str, timedelta]]:
         p = self.policy
@@ -122,19 +156,21 @@ class Dispatcher:
             paces = [(f"telegram:{message.recipient}", p.telegram_chat_interval), ("telegram", p.telegram_interval)]
         return [(key, interval) for key, interval in paces if interval]
 
-    def _failed(self, message: OutboxMessage, error: DeliveryError, attempts: int) -> None:
+    def _failed(self, message: OutboxMessage, error: DeliveryError, attempts: int, said: _Told) -> None:
         now = self.clock()
         if not error.permanent and attempts < self.policy.max_attempts:
             delay = self._backoff(attempts)
             if error.retry_after:
                 delay = max(delay, timedelta(seconds=error.retry_after))
-            log.warning("outbox message %s: %s; retry %d in %s", message.id, error, attempts, delay)
+            said.warning("not sent, retry %d in %s: %s", attempts, delay, error)
             outbox.release(message.id, now + delay, error=str(error), attempts=attempts)
+            self.observe(message.channel, "failed", None)
             return
-        log.warning("outbox message %s failed for good after %d attempt(s): %s", message.id, attempts, error)
+        said.warning("failed for good after %d attempt(s): %s", attempts, error)
         with db.atomic():
             outbox.mark_failed(message.id, str(error), attempts)
             _undeliverable(message, error, now)
+        self.observe(message.channel, "permanent", None)
 
     def _backoff(self, attempts: int) -> timedelta:
         """Exponential, capped, with jitter so that many retries do not arrive together."""

@@ -1,5 +1,12 @@
-"""Start-up: building the parts from settings. The one place that knows every package."""
+"""Start-up: building the parts from settings. The one place that knows every package.
 
+Whatever start-up needs and cannot have is one line, raised as SettingError (fix a setting: exit code 2) or
+Unavailable (a service or a resource is not there now: exit code 3), checked before anything starts in the order
+a person would fix them: the SQLite writer lock, the port, the database, Telegram's answer to the token. Telegram
+that does not answer is no reason to stop `paystage run`: the bot starts when it does (bot/runner.py).
+"""
+
+import errno
 import logging
 import signal
 import sys
@@ -8,15 +15,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from peewee import Database
+from peewee import Database, DatabaseError, InterfaceError
 
 from core.clock import Clock, system_clock
 from core.context import Context
 from core.delivery import LoggingSender, Sender
-from core.dispatcher import DeliveryPolicy, Dispatcher
+from core.dispatcher import DeliveryPolicy, Dispatcher, Observe
 from core.links import PaymentLinks
-from paystage.settings import Settings
-from storage.database import open_database, upgrade
+from paystage.metrics import Metrics, serve_metrics
+from paystage.settings import SettingError, Settings, Unavailable, shown_url
+from storage.database import DatabaseInUse, hold_writer_lock, open_database, sqlite_file, upgrade
 
 if TYPE_CHECKING:
     from sandbox.world import Sandbox
@@ -26,7 +34,54 @@ log = logging.getLogger(__name__)
 
 def open_storage(settings: Settings) -> Database:
     """Connect, and bring the schema up to date: start-up always runs pending migrations."""
-    database = open_database(settings.database_url)
+    return migrate(connect_storage(settings))
+
+
+def connect_storage(settings: Settings) -> Database:
+    """Connect to DATABASE_URL now, so that a database that cannot be had is one line at start, not a traceback
+    at the first query."""
+    try:
+        database = open_database(settings.database_url)
+        database.connect(reuse_if_open=True)
+    except (OSError, DatabaseError, InterfaceError) as error:
+        raise database_failure(settings.database_url, error) from None
+    return database
+
+
+def database_failure(url: str, error: Exception) -> SettingError | Unavailable:
+    """The line for a database that could not be opened: what the driver said, and what to do about it."""
+    said = " ".join(str(error).split()) or type(error).__name__
+    file = sqlite_file(url)
+    if file is not None:
+        if "database is locked" in said:  # another process kept a write transaction past busy_timeout
+            return Unavailable(f"the SQLite database {file} (DATABASE_URL) stays locked by another process; "
+                               "try again when it is done")
+        return SettingError(f"DATABASE_URL: cannot open the SQLite database {file}: {said}; check the path, and "
+                            "that this user may write in its folder")
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    reason = " ".join(first.rpartition(" failed: ")[2].replace("FATAL:", "").split())
+    where = shown_url(url)
+    if any(words in said for words in ("does not exist", "authentication failed", "no password supplied")):
+        return SettingError(f"DATABASE_URL={where!r}: PostgreSQL refused the connection ({reason}); fix "
+                            "DATABASE_URL")
+    return Unavailable(f"DATABASE_URL={where!r}: PostgreSQL does not answer ({reason}); start it, or fix "
+                       "DATABASE_URL")
+
+
+def hold_the_database(url: str) -> None:
+    """The SQLite writer lock (storage.database.hold_writer_lock), as one line when another process has it."""
+    try:
+        hold_writer_lock(url)
+    except DatabaseInUse as error:
+        holder = f" (process {error.holder})" if error.holder else ""
+        raise Unavailable(f"{error.path} is in use by another `paystage worker` or `paystage run`{holder}: on "
+                          "SQLite one runs at a time. Stop it first, or run several on PostgreSQL (DATABASE_URL)"
+                          ) from None
+    except OSError as error:
+        raise database_failure(url, error) from None
+
+
+def migrate(database: Database) -> Database:
     applied = upgrade(database)
     if applied:
         log.info("applied migrations: %s", ", ".join(applied))
@@ -59,21 +114,21 @@ def build_senders(settings: Settings) -> dict[str, Sender]:
     return senders
 
 
-def build_dispatcher(settings: Settings, clock: Clock = system_clock) -> Dispatcher:
+def build_dispatcher(settings: Settings, clock: Clock = system_clock, observe: Observe | None = None) -> Dispatcher:
     rate = settings.sms_per_second
     policy = DeliveryPolicy(quiet_hours=settings.quiet_hours, lease=settings.send_lease,
                             sms_interval=timedelta(seconds=1 / rate) if rate else None)
     t = settings.twilio
     return Dispatcher(clock, build_senders(settings), policy,
-                      sms_sender_id=(t.from_number or t.messaging_service_sid) if t else "log")
+                      sms_sender_id=(t.from_number or t.messaging_service_sid) if t else "log", observe=observe)
 
 
-def build_web_app(settings: Settings, ctx: Context | None = None):
+def build_web_app(settings: Settings, ctx: Context | None = None, metrics: Metrics | None = None):
     from sms.app import create_app
 
     return create_app(ctx or build_context(settings), public_base_url=settings.public_base_url,
                       twilio_auth_token=settings.twilio.auth_token if settings.twilio else None,
-                      payments=build_payments(settings))
+                      payments=build_payments(settings), on_request=metrics.on_request if metrics else None)
 
 
 def build_payments(settings: Settings):
@@ -101,11 +156,12 @@ def build_reconciliation(settings: Settings, ctx: Context):
     return Reconciliation(ctx, gateway, connect=s.connect)
 
 
-def build_worker(settings: Settings, ctx: Context):
+def build_worker(settings: Settings, ctx: Context, metrics: Metrics | None = None):
     """The loop, the dispatcher and, with Stripe, the reconciliation: for `paystage worker` and `paystage run`."""
     from paystage.worker import Worker
 
-    return Worker(ctx, build_dispatcher(settings), reconcile=build_reconciliation(settings, ctx))
+    return Worker(ctx, build_dispatcher(settings, observe=metrics.observe if metrics else None),
+                  reconcile=build_reconciliation(settings, ctx))
 
 
 def web_server(app, host: str, port: int):
@@ -121,6 +177,27 @@ def web_server(app, host: str, port: int):
 
     # waitress refuses a body of max_request_body_size or more; Flask one over its route's limit
     return waitress.create_server(app, host=host, port=port, ident="paystage", max_request_body_size=LARGEST_BODY + 1)
+
+
+def bind_web_server(app, settings: Settings):
+    """web_server on HOST:PORT, listening from here on; a port or host it cannot have is one line."""
+    where = f"{settings.host}:{settings.port}"
+    try:
+        return web_server(app, settings.host, settings.port)
+    except ValueError:  # waitress: the host did not resolve
+        raise SettingError(f"HOST={settings.host!r} is no address of this machine: 127.0.0.1 (this machine "
+                           "only) or 0.0.0.0 (every address)") from None
+    except OSError as error:
+        if error.errno == errno.EADDRINUSE:
+            raise Unavailable(f"PORT={settings.port}: another program already listens on {where}; stop it, or "
+                              "set PORT to a free port") from None
+        if error.errno == errno.EADDRNOTAVAIL:
+            raise SettingError(f"HOST={settings.host!r} is no address of this machine: 127.0.0.1 (this machine "
+                               "only) or 0.0.0.0 (every address)") from None
+        if error.errno == errno.EACCES:
+            raise SettingError(f"PORT={settings.port}: this user may not listen on {where} (ports below 1024 "
+                               "need root); use a higher PORT behind a proxy") from None
+        raise
 
 
 def build_bot(settings: Settings, ctx: Context):
@@ -161,6 +238,7 @@ def start_sandbox(env: dict[str, str], settings: Settings) -> tuple[Settings, "S
     host = "127.0.0.1" if settings.host in ("", "0.0.0.0", "::") else settings.host
     address = f"http://[{host}]:{settings.port}" if ":" in host else f"http://{host}:{settings.port}"
     database = settings.data_dir / "sandbox.sqlite3"
+    hold_the_database(f"sqlite:///{database}")  # another sandbox runs on it: leave its file alone
     for path in (database, Path(f"{database}-wal"), Path(f"{database}-shm")):
         path.unlink(missing_ok=True)
     world = Sandbox(address).start()
@@ -185,10 +263,13 @@ def run_all(settings: Settings, world: "Sandbox | None" = None) -> None:
 
 
 def _run_all(settings: Settings, world: "Sandbox | None") -> None:
-    open_storage(settings)
+    hold_the_database(settings.database_url)
     ctx = build_context(settings)
+    metrics = Metrics()
     bot = build_bot(settings, ctx)
-    web = build_web_app(settings, ctx)
+    if bot:
+        metrics.watch_bot(bot.app)
+    web = build_web_app(settings, ctx, metrics)
     if bot and bot.webhook_url:
         from bot.webhook import webhook_blueprint
 
@@ -197,15 +278,32 @@ def _run_all(settings: Settings, world: "Sandbox | None") -> None:
         from sandbox.web import sandbox_blueprint
 
         web.register_blueprint(sandbox_blueprint(world))
-    server = web_server(web, settings.host, settings.port)
-    worker = build_worker(settings, ctx)
+    server = bind_web_server(web, settings)
+    try:
+        database = connect_storage(settings)
+        reachable = bot is not None and _telegram_answers(bot)
+        migrate(database)
+        serve_metrics(settings, metrics, database)
+    except BaseException:
+        server.close()
+        raise
+    worker = build_worker(settings, ctx, metrics)
     stopping = _stop_on_signals()
+    refusals: list[str] = []  # Telegram refused the bot after all: the process stops, and says why
+
+    def refused(error) -> None:
+        refusals.append(_telegram_refusal(error))
+        stopping.set()
+
     threading.Thread(target=server.run, name="web", daemon=True).start()
     worker.start()
-    if bot:
-        bot.start()
+    if reachable:
+        _start_bot(bot, refused)
+    elif bot:
+        bot.start_when_reachable(refused)
     log.info("Paystage is running: web on http://%s:%d, bot %s, worker on", settings.host, settings.port,
-             settings.telegram.mode if bot else "not configured (no TELEGRAM_BOT_TOKEN)")
+             "not configured (no TELEGRAM_BOT_TOKEN)" if bot is None else settings.telegram.mode if reachable
+             else "waiting for Telegram")
     if world:
         log.info("this is the sandbox: the bot, the texts and the payments go to local stand-ins for Telegram, "
                  "Twilio and Stripe in this process, and nothing leaves this machine (database %s, fresh at "
@@ -223,20 +321,70 @@ def _run_all(settings: Settings, world: "Sandbox | None") -> None:
         bot.stop()  # the update in flight finishes; conversation state is flushed
     worker.stop()  # the send in flight finishes
     server.close()
+    if refusals:
+        raise SettingError(refusals[0])
+
+
+def _telegram_answers(bot) -> bool:
+    """Whether Telegram answers the bot now (False: it starts later, when it does); SettingError if Telegram
+    refuses its token."""
+    from telegram.error import NetworkError, RetryAfter, TelegramError
+
+    from bot.runner import FIRST_WAIT
+
+    try:
+        bot.check()
+    except (NetworkError, RetryAfter, TimeoutError) as error:
+        log.warning("Telegram does not answer (%s): the web app and the worker run, and the bot starts when "
+                    "Telegram answers (next try in %.0f s, then less often)", error, FIRST_WAIT)
+        return False
+    except TelegramError as error:
+        raise SettingError(_telegram_refusal(error)) from None
+    return True
+
+
+def _start_bot(bot, refused) -> None:
+    """Start the bot now; if Telegram stops answering halfway, go on trying in the background."""
+    from telegram.error import NetworkError, RetryAfter, TelegramError
+
+    try:
+        bot.start()
+    except (NetworkError, RetryAfter, TimeoutError) as error:
+        log.warning("Telegram stopped answering while the bot started (%s): it tries again shortly", error)
+        bot.start_when_reachable(refused)
+    except TelegramError as error:
+        refused(error)
+
+
+def _telegram_refusal(error) -> str:
+    """The line for Telegram refusing the bot. Never the error's own text for a token: PTB's quotes it."""
+    from telegram.error import InvalidToken
+
+    if isinstance(error, InvalidToken):
+        return ("TELEGRAM_BOT_TOKEN was refused by Telegram (401 Unauthorized): copy it again from @BotFather "
+                "(/mybots, API Token)")
+    return f"Telegram refused to start the bot ({error.message}): check TELEGRAM_MODE and PUBLIC_BASE_URL"
 
 
 def run_web(settings: Settings) -> None:
     """`paystage web`: the web app under waitress, a production WSGI server."""
-    open_storage(settings)
-    server = web_server(build_web_app(settings), settings.host, settings.port)
+    metrics = Metrics()
+    server = bind_web_server(build_web_app(settings, metrics=metrics), settings)
+    try:
+        serve_metrics(settings, metrics, open_storage(settings))
+    except BaseException:
+        server.close()
+        raise
     log.info("serving on http://%s:%d (public address %s)", settings.host, settings.port, settings.public_base_url)
     server.run()
 
 
 def run_worker(settings: Settings) -> None:
     """`paystage worker`: the loop, the dispatcher and the reconciliation until SIGTERM or Ctrl-C."""
-    open_storage(settings)
-    worker = build_worker(settings, build_context(settings))
+    hold_the_database(settings.database_url)
+    metrics = Metrics()
+    serve_metrics(settings, metrics, open_storage(settings))
+    worker = build_worker(settings, build_context(settings), metrics)
     stopping = _stop_on_signals()
     worker.start()
     stopping.wait()

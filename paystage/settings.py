@@ -3,6 +3,7 @@
 A malformed setting stops start-up with one line that names it.
 """
 
+import importlib.util
 import os
 import re
 import secrets
@@ -11,7 +12,7 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from dotenv import load_dotenv
+from dotenv import find_dotenv, load_dotenv
 
 from core import regional
 from core.context import Defaults, ReminderPolicy
@@ -27,10 +28,36 @@ MIN_AUTH_TOKEN = 16  # Twilio's are 32 hex digits; the token is also the key of 
 REAL_CREDENTIALS = ("TELEGRAM_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER",
                     "TWILIO_MESSAGING_SERVICE_SID", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+POSTGRES_SCHEMES = ("postgresql", "postgres", "postgresql+pool", "postgres+pool")  # what playhouse.db_url opens
+# The settings, by what they are for: each command's --help names the groups it reads (paystage/cli.py), and
+# tests/test_cli.py holds this to what from_env and sandbox_mode really read, and to the README's tables.
+SETTING_GROUPS = {
+    "database": ("DATABASE_URL", "PAYSTAGE_DATA_DIR"),
+    "links": ("PUBLIC_BASE_URL", "PAYSTAGE_SECRET_KEY"),
+    "address": ("HOST", "PORT"),
+    "regional": ("PAYSTAGE_TIMEZONE", "PAYSTAGE_CURRENCY", "PAYSTAGE_LOCALE", "PAYSTAGE_REGION"),
+    "rules": ("PAYSTAGE_QUIET_HOURS", "PAYSTAGE_REMINDER_FIRST_DAYS", "PAYSTAGE_REMINDER_EVERY_DAYS",
+              "PAYSTAGE_REMINDER_MAX", "PAYSTAGE_CHANGE_ORDER_DAYS"),
+    "sending": ("PAYSTAGE_SMS_PER_SECOND", "PAYSTAGE_SEND_LEASE_SECONDS"),
+    "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID",
+               "TWILIO_API_BASE_URL"),
+    "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_MODE", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_BASE_URL",
+                 "PAYSTAGE_ALLOWED_TELEGRAM_IDS"),
+    "stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT", "STRIPE_API_BASE_URL",
+               "PAYSTAGE_BANK_FIRST_ABOVE"),
+    "log": ("PAYSTAGE_LOG_LEVEL", "PAYSTAGE_LOG_FORMAT"),
+    "metrics": ("METRICS_PORT",),
+    "sandbox": ("PAYSTAGE_SANDBOX", "PAYSTAGE_SANDBOX_ANY_HOST"),
+}
 
 
 class SettingError(Exception):
-    """A setting is missing or malformed; the message names it."""
+    """A setting is missing or malformed; the message names it. The command stops with exit code 2: fix it."""
+
+
+class Unavailable(Exception):
+    """Something start-up needs is not there now: a service that does not answer, a port or a database another
+    process holds. The message names it; the command stops with exit code 3, as trying again later may work."""
 
 
 @dataclass(frozen=True)
@@ -78,6 +105,8 @@ class Settings:
     telegram: Telegram | None = None  # None: contractor messages are logged, no bot runs
     log_level: str = "INFO"
     stripe: Stripe | None = None  # None: the page shows the contractor's own payment instructions
+    log_format: str = "text"  # or json: one object a line, for a log shipper
+    metrics_port: int | None = None  # /metrics is served on 127.0.0.1 at this port; None: not served
 
     def secrets(self) -> list[str]:
         """Every secret this process was given: none of them may reach a log line."""
@@ -91,7 +120,13 @@ class Settings:
         return [secret for secret in given if secret]
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None, *, new_key: bool = True) -> "Settings":
+        """The settings in `env` (default: the environment and .env), each checked.
+
+        Without PAYSTAGE_SECRET_KEY the key is DATA_DIR/secret_key, generated there when missing if `new_key`;
+        a command that signs no link passes False, and makes no data folder: its secret_key is "" until a
+        command that does has made one.
+        """
         env = environment() if env is None else env
         data_dir = Path(env.get("PAYSTAGE_DATA_DIR", "data"))
         defaults = Defaults(
@@ -101,10 +136,11 @@ class Settings:
             region=_checked(regional.phone_region, env, "PAYSTAGE_REGION", Defaults.region),
         )
         return cls(
-            database_url=env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'paystage.sqlite3'}",
+            database_url=_database_url(env.get("DATABASE_URL", ""), data_dir),
             data_dir=data_dir,
             public_base_url=_url(env.get("PUBLIC_BASE_URL", "http://127.0.0.1:8000")),
-            secret_key=_secret("PAYSTAGE_SECRET_KEY", env.get("PAYSTAGE_SECRET_KEY")) or _local_secret(data_dir),
+            secret_key=_secret("PAYSTAGE_SECRET_KEY", env.get("PAYSTAGE_SECRET_KEY")) or _local_secret(data_dir,
+                                                                                                     new_key),
             defaults=defaults,
             reminders=ReminderPolicy(
                 first=timedelta(days=_number(env, "PAYSTAGE_REMINDER_FIRST_DAYS", 3)),
@@ -121,12 +157,16 @@ class Settings:
             telegram=_telegram(env),
             log_level=_log_level(env.get("PAYSTAGE_LOG_LEVEL", "INFO")),
             stripe=_stripe(env),
+            log_format=_log_format(env.get("PAYSTAGE_LOG_FORMAT", "text")),
+            metrics_port=_port(env["METRICS_PORT"].strip(), "METRICS_PORT") if env.get("METRICS_PORT", "").strip()
+            else None,
         )
 
 
 def environment() -> dict[str, str]:
-    """The process's environment, with a .env file in the working directory under it."""
-    load_dotenv()
+    """The process's environment, with a .env file in the working directory under it (the README's promise:
+    python-dotenv's own default looks beside the code that calls it instead)."""
+    load_dotenv(find_dotenv(usecwd=True))
     return dict(os.environ)
 
 
@@ -203,6 +243,13 @@ def _telegram(env: dict[str, str]) -> Telegram | None:
                     secret, frozenset(int(part) for part in ids) if ids else None)
 
 
+def _log_format(text: str) -> str:
+    form = text.strip().lower()
+    if form not in ("text", "json"):
+        raise SettingError(f"PAYSTAGE_LOG_FORMAT={text!r} must be text or json")
+    return form
+
+
 def _log_level(text: str) -> str:
     level = text.strip().upper()
     if level not in LOG_LEVELS:
@@ -233,9 +280,9 @@ def _stripe(env: dict[str, str]) -> Stripe | None:
                   bank_first_above)
 
 
-def _port(text: str) -> int:
+def _port(text: str, name: str = "PORT") -> int:
     if not (text.isdigit() and 0 < int(text) < 65536):
-        raise SettingError(f"PORT={text!r} must be a port number from 1 to 65535")
+        raise SettingError(f"{name}={text!r} must be a port number from 1 to 65535")
     return int(text)
 
 
@@ -262,6 +309,44 @@ def _twilio(env: dict[str, str]) -> Twilio | None:
     return Twilio(sid, token, number, service, _url(base, "TWILIO_API_BASE_URL") if base else None)
 
 
+def _database_url(text: str, data_dir: Path) -> str:
+    """sqlite:///path or postgresql://...: refused here, in a line naming DATABASE_URL, rather than by a driver."""
+    url = text.strip()
+    if not url:
+        return f"sqlite:///{data_dir / 'paystage.sqlite3'}"
+    scheme, shown = url.partition(":")[0].lower(), shown_url(url)
+    if url.startswith("sqlite:///"):
+        if url == "sqlite:///":
+            raise SettingError("DATABASE_URL='sqlite:///' names no file: add its path, like sqlite:///data/paystage.sqlite3")
+        return url
+    if scheme in ("mysql", "mysql+pool", "mariadb"):
+        raise SettingError(f"DATABASE_URL={shown!r}: MySQL is not supported; use sqlite:///path or "
+                           "postgresql://user@host:5432/db")
+    try:
+        port_ok = urlsplit(url).port is None or urlsplit(url).port > 0
+    except ValueError:
+        port_ok = False
+    if scheme not in POSTGRES_SCHEMES or not url[len(scheme):].startswith("://") or not port_ok:
+        raise SettingError(f"DATABASE_URL={shown!r} must be sqlite:///path (three slashes) or "
+                           "postgresql://user@host:5432/db")
+    if importlib.util.find_spec("psycopg2") is None:
+        raise SettingError("DATABASE_URL names PostgreSQL, whose driver is not installed: "
+                           "pip install -e '.[postgres]'")
+    return url
+
+
+def shown_url(url: str) -> str:
+    """`url` as it may be printed: its password, if any, replaced by ***."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "(a URL that cannot be read)"
+    userinfo, at, host = parts.netloc.rpartition("@")
+    if not at or ":" not in userinfo:
+        return url
+    return parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{host}").geturl()
+
+
 def _checked(check, env: dict[str, str], name: str, default: str) -> str:
     try:
         return check(env.get(name, default))
@@ -282,7 +367,7 @@ def _url(url: str, name: str = "PUBLIC_BASE_URL") -> str:
         port_ok = False
     if (parts.scheme not in ("http", "https") or not parts.hostname or not port_ok or parts.username is not None
             or parts.password is not None or "?" in url or "#" in url or any(c.isspace() for c in url.strip())):
-        raise SettingError(f"{name}={url!r} must be a scheme, a host, an optional port and path only, "
+        raise SettingError(f"{name}={shown_url(url)!r} must be a scheme, a host, an optional port and path only, "
                            "like https://pay.example.com")
     return url.strip().rstrip("/")
 
@@ -297,8 +382,9 @@ def _secret(name: str, value: str | None, least: int = MIN_SECRET_KEY) -> str | 
     return value
 
 
-def _local_secret(data_dir: Path) -> str:
+def _local_secret(data_dir: Path, new_key: bool = True) -> str:
     """Without PAYSTAGE_SECRET_KEY, a random key kept in the data directory, so links outlive a restart.
+    Without `new_key`, the key there or "": nothing is made.
 
     The file is created readable by its owner only (never world-readable, not
     even for a moment), and whole: the key is written to a file of its own and
@@ -307,7 +393,7 @@ def _local_secret(data_dir: Path) -> str:
     """
     path = data_dir / "secret_key"
     key = path.read_text().strip() if path.exists() else ""
-    if key:
+    if key or not new_key:
         return key
     data_dir.mkdir(parents=True, exist_ok=True)
     draft = data_dir / f".secret_key.{secrets.token_hex(8)}"

@@ -18,10 +18,15 @@ and once at start, it applies what the payment provider could not deliver to
 the web app (down, or answering 500). An event is applied once however it
 arrives, so a webhook that gets through later changes nothing. A provider
 outage is one line in the log and another try at the next run.
+
+Each turn is recorded in the database (core/health.py): /healthz in any
+process tells from it whether the loop still turns, and /metrics when it last
+did and how long that took.
 """
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta, timezone
 from typing import Protocol
@@ -31,6 +36,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from core.checkout import PaymentsUnavailable
 from core.context import Context
 from core.dispatcher import Dispatcher
+from core.health import record_turn
 from core.loop import turn
 from core.reminders import next_moment
 from storage.models import db
@@ -90,9 +96,11 @@ class Worker:
                 self._scan()
 
     def _scan(self) -> None:
+        started = time.perf_counter()
         with db.connection_context():
             done = turn(self.ctx)
             upcoming = next_moment(self.ctx.clock())
+            record_turn(self.ctx.clock(), timedelta(seconds=time.perf_counter() - started), self.scan_every)
         if done.announced or done.reminded or done.warned:
             log.info("queued: %d due, %d reminders, %d warnings", len(done.announced), len(done.reminded),
                      len(done.warned))

@@ -8,6 +8,7 @@ browser's where no job says whose page it is (a link that does not work).
 """
 
 import hashlib
+import logging
 from functools import wraps
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from core.change_orders import answer_on_page, waiting_on_page
 from core.checkout import checkout_state, pay_methods, pay_options
 from core.errors import NotFound
 from core.export import payments_received
+from core.health import worker_trouble
 from core.ics import has_dates, job_calendar
 from core.links import NOT_VALID
 from core.plan import TriggerKind
@@ -40,12 +42,22 @@ from core.wording.words import (
 )
 from storage.models import Job
 
+log = logging.getLogger(__name__)
 bp = Blueprint("pages", __name__)
 
 
 @bp.get("/healthz")
 def healthz():
-    Job.select().limit(1).execute()  # the database answers
+    """Whether the database answers and the worker turns the loop (core/health.py): 503 with the reason when not, for
+    a load balancer or a watchdog to act on."""
+    ctx = current_app.config["PAYSTAGE_CONTEXT"]
+    try:
+        trouble = worker_trouble(ctx.clock(), since=current_app.config["STARTED_AT"])
+    except Exception as error:  # whatever the driver raises, the answer is the same
+        log.warning("/healthz: the database does not answer (%s)", error.__class__.__name__)
+        return {"status": "unavailable", "reason": "the database does not answer"}, 503
+    if trouble:
+        return {"status": "unavailable", "reason": trouble}, 503
     return {"status": "ok"}
 
 

@@ -340,6 +340,18 @@ class ChangeOrder(BaseModel):
         indexes = ((("job", "number"), True), (("state", "remind_at"), False), (("state", "expires_at"), False))
 
 
+class WorkerTurn(BaseModel):
+    """The worker's last turn of the loop, kept where every process sees it (/healthz, /metrics in the web app).
+
+    One row, id 1, rewritten by whichever worker turned last: the question is whether any does.
+    """
+
+    id = IntegerField(primary_key=True, constraints=[Check("id = 1")])
+    at = UtcDateTimeField()  # when the turn ended
+    took_ms = IntegerField()  # how long it took
+    every_ms = IntegerField()  # the worker's scan interval: a turn is late after a few of them
+
+
 MODELS = [
     Contractor,
     Customer,
@@ -361,4 +373,5 @@ MODELS = [
     Checkout,
     ProviderEvent,
     ChangeOrder,
+    WorkerTurn,
 ]

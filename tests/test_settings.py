@@ -2,6 +2,8 @@
 
 import os
 import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -205,3 +207,45 @@ def test_stripe_settings_are_taken_with_the_bank_first_threshold_in_cents(data_d
 def test_a_malformed_stripe_setting_stops_start_up_naming_it(data_dir, env, named):
     with pytest.raises(SettingError, match=f"^{named}"):
         Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), **env})
+
+
+@pytest.mark.parametrize("url, says", [
+    ("foo", "must be sqlite:///path"),
+    ("sqlite://relative.sqlite3", "three slashes"),
+    ("sqlite:///", "names no file"),
+    ("mysql://paystage:db-password-1@db:3306/paystage", "MySQL is not supported"),
+    ("postgresql://paystage:db-password-1@db:notaport/paystage", "must be sqlite:///path"),
+])
+def test_a_database_url_no_driver_can_open_is_refused_naming_it_without_its_password(data_dir, url, says):
+    with pytest.raises(SettingError, match="^DATABASE_URL") as refused:
+        Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "DATABASE_URL": url})
+    assert says in str(refused.value) and "db-password-1" not in str(refused.value)
+
+
+@pytest.mark.parametrize("url", ["postgres://paystage@db/paystage", "postgresql+pool://paystage@db:5432/paystage",
+                                 "sqlite:///:memory:", "sqlite:////var/lib/paystage/paystage.sqlite3"])
+def test_every_database_url_the_readme_allows_is_taken(data_dir, url):
+    assert Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "DATABASE_URL": url}).database_url == url
+
+
+def test_a_url_with_credentials_is_refused_without_printing_the_password(data_dir):
+    with pytest.raises(SettingError, match="^PUBLIC_BASE_URL") as refused:
+        Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir), "PUBLIC_BASE_URL": "https://me:hunter2-pw@pay.example"})
+    assert "hunter2-pw" not in str(refused.value)
+
+
+def test_a_command_that_signs_no_link_makes_no_key_and_no_data_folder(data_dir):
+    settings = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}, new_key=False)
+    assert settings.secret_key == "" and not data_dir.exists() and settings.secrets() == []
+    made = Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}).secret_key
+    assert Settings.from_env({"PAYSTAGE_DATA_DIR": str(data_dir)}, new_key=False).secret_key == made
+
+
+def test_a_dot_env_file_in_the_working_directory_is_read_under_the_environment(tmp_path):
+    (tmp_path / ".env").write_text("PAYSTAGE_TIMEZONE=Europe/Madrid\nPAYSTAGE_CURRENCY=EUR\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PAYSTAGE_")} | {"PAYSTAGE_CURRENCY": "GBP"}
+    read = subprocess.run(
+        [sys.executable, "-c", "from paystage.settings import environment; e = environment(); "
+                               "print(e['PAYSTAGE_TIMEZONE'], e['PAYSTAGE_CURRENCY'])"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, check=True)
+    assert read.stdout.split() == ["Europe/Madrid", "GBP"]  # the file's, unless the environment says otherwise

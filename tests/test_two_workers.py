@@ -1,7 +1,8 @@
-"""Two `paystage worker` processes dispatching the same backlog: every text goes out, none twice.
+"""Two `paystage worker` processes dispatching the same backlog on PostgreSQL: every text goes out, none twice.
 
-On PostgreSQL the dispatchers claim with FOR UPDATE SKIP LOCKED and take disjoint batches side by side;
-on SQLite (a file) BEGIN IMMEDIATE makes claims take turns. Either way no text may reach the local Twilio twice.
+The dispatchers claim with FOR UPDATE SKIP LOCKED and take disjoint batches side by side; no text may reach the
+local Twilio twice. On SQLite a second worker refuses to start (one writer family per file, a lock next to it:
+tests/test_startup_failures.py), so there is no SQLite case here.
 
 Which worker sent a text: the outbox cannot tell, so each worker is given its own Twilio number
 (TWILIO_FROM_NUMBER), and the local Twilio records the From of every text. The backlog is queued not yet due,
@@ -32,12 +33,12 @@ MESSAGES = 600
 NUMBERS = ("+15005550006", "+15005550007")  # one per worker: the From tells who sent a text
 
 
-@pytest.fixture(params=["postgres", "sqlite"])
-def database_url(request, tmp_path):
-    if request.param == "postgres" and not POSTGRES_URL:
+@pytest.fixture
+def database_url(tmp_path):
+    if not POSTGRES_URL:
         pytest.skip("two workers on PostgreSQL: set PAYSTAGE_TEST_POSTGRES_URL (the test makes its own "
                     "throwaway database there)")
-    with backend(request.param, tmp_path) as url:
+    with backend("postgres", tmp_path) as url:
         yield url
 
 
