@@ -1,7 +1,7 @@
 """Scan scale: one scan of the loop when nothing is due, with 10,000 to 1,000,000 milestones, SQLite and PostgreSQL.
 
     .venv/bin/python bench/scan_scale.py [--backends sqlite,postgresql] [--sizes 10000,100000,1000000] [--scans 50]
-        [--turns 5] [--postgres-url postgresql://postgres@127.0.0.1:5432]
+        [--turns 5] [--postgres-url postgresql://postgres@127.0.0.1:5432] [--due 10000]
 
 Goals (issue 3): one scan when nothing is due <= 20 ms and flat from 10,000 to 1,000,000 milestones (the scan
 reads an index, not the table); the 10,000 milestones that fall due at once queued in <= 5 s.
@@ -18,8 +18,17 @@ drafts whose plan was never sent. Nothing is due at the clock the scans run with
 and its query plan printed at the largest size. On PostgreSQL the tables are ANALYZEd after each seeding step, as
 autovacuum would; SQLite gets no ANALYZE, as in production.
 
-Then 10,000 more jobs get a "before" milestone whose due moment has just passed (their events are tomorrow), and
-one `announce_all_due` is timed: it queues the 10,000 payment-due texts.
+The day-before warning reads only the events that came within a day since the last turn; a process's first turn
+(and one an hour) reads the whole next day. So `turn` is timed as the loop runs it, and the whole-day read on its own
+(`--scans` runs, each after `forget_what_was_read`, as a restart); seeding writes behind the use cases' back, so what
+was read is forgotten after each seeding step.
+
+Then 10,000 (`--due`) more jobs get a "before" milestone whose due moment has just passed (their events are tomorrow),
+and one `announce_all_due` is timed: it queues the 10,000 payment-due texts, in batches of `core.due.BATCH`. Their
+plans were sent, so the consent texts sending them queued are in the outbox. Side by side in the same run, on as many
+more jobs each: the announcing before issue 11 (`announce_all_due_per_job` below, a copy of it: one transaction, a
+claim per milestone and a full job view per job), the batches once more, and the batches for jobs whose phones never
+had a text from their business (a consent text to queue with each: the worst case, which sending a plan first avoids).
 
 PostgreSQL runs in a database of its own, `paystage_bench_<pid>`, dropped at the end.
 """
@@ -36,12 +45,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from core import due as core_due  # noqa: E402
 from core.clock import FrozenClock  # noqa: E402
 from core.context import Context  # noqa: E402
 from core.due import announce_all_due  # noqa: E402
+from core.journal import text_customer  # noqa: E402
 from core.links import PaymentLinks  # noqa: E402
 from core.loop import turn  # noqa: E402
-from core.reminders import next_moment, remind_overdue, warn_unpaid_before_events  # noqa: E402
+from core.reminders import forget_what_was_read, next_moment, remind_overdue, warn_unpaid_before_events  # noqa: E402
+from core.views import job_view  # noqa: E402
+from core.wording import customer_texts  # noqa: E402
 from storage.models import (  # noqa: E402
     Contractor,
     Customer,
@@ -85,7 +98,9 @@ def bench_database(backend: str, postgres_url: str, folder: str):
 
 
 def after_seeding(database) -> None:
-    """PostgreSQL: new statistics (autovacuum would), and sequences past the ids seeding chose."""
+    """PostgreSQL: new statistics (autovacuum would), and sequences past the ids seeding chose. Either: the turns
+    forget what they read, as a restart does (seeding wrote behind the use cases' back)."""
+    forget_what_was_read()
     if db.for_update:  # PostgreSQL
         for model in (Contractor, Customer, Job, Event, Milestone, LineItem, Payment):
             table = model._meta.table_name
@@ -152,14 +167,21 @@ def seed(first_job: int, last_job: int, rng: random.Random) -> None:
                 Milestone.insert_many([m for r in rows for m in r[3]], fields=MILESTONE_FIELDS).execute()
 
 
-def seed_falling_due(first_job: int, count: int) -> None:
-    """`count` jobs whose "before" milestone fell due a second ago: their measurement is tomorrow."""
+def seed_falling_due(first_job: int, count: int, *, consented: bool = True) -> None:
+    """`count` jobs whose "before" milestone fell due a second ago: their measurement is tomorrow. Their plans were
+    sent, so each business's consent text to each phone was queued (and sent) then; not `consented`: it was not,
+    as if the payment-due text were the first a business sends that phone."""
     for start in range(first_job, first_job + count, JOBS_PER_STATEMENT):
         chunk = range(start, min(start + JOBS_PER_STATEMENT, first_job + count))
         sent, measurement = NOW - 10 * DAY, NOW + DAY - timedelta(seconds=1)
         with db.atomic():
             Customer.insert_many([(j + 1, j % CONTRACTORS + 1, f"Customer {j}", f"+1415{2_000_000 + j:07d}",
                                    "America/New_York", sent) for j in chunk], fields=CUSTOMER_FIELDS).execute()
+            if consented:
+                OutboxMessage.insert_many([dict(
+                    channel="sms", recipient=f"+1415{2_000_000 + j:07d}", body="(consent text)", kind="consent",
+                    dedupe_key=f"consent:{j % CONTRACTORS + 1}:+1415{2_000_000 + j:07d}", state="sent",
+                    next_attempt_at=sent, created_at=sent, sent_at=sent) for j in chunk]).execute()
             Job.insert_many([(j + 1, f"J-B{j:07d}", j % CONTRACTORS + 1, j + 1, "Kitchen countertops", "USD", "en_US",
                               "active", sent, sent) for j in chunk], fields=JOB_FIELDS).execute()
             LineItem.insert_many([dict(job=j + 1, position=0, description="Countertops", amount=400_000)
@@ -219,14 +241,16 @@ def measure(database, ctx: Context, milestones: int, scans: int, turns: int, exp
     announce = median_ms(lambda: announce_all_due(ctx), scans)
     wake = median_ms(lambda: next_moment(ctx.clock()), scans)
     whole = median_ms(lambda: turn(ctx), turns)
+    day = median_ms(lambda: (forget_what_was_read(), warn_unpaid_before_events(ctx)), scans)
     window = Event.select().where(Event.state == "scheduled", Event.scheduled_at > NOW,
                                   Event.scheduled_at <= NOW + DAY).count()
     with recording(database) as loop:
         turn(ctx)
     print(f"  {milestones:>9,} milestones, nothing due: announce_all_due {announce:.2f} ms, "
           f"next_moment {wake:.2f} ms   (goal <= 20 ms and flat)")
-    print(f"  {'':>9}   turn {whole:.1f} ms: {len(loop):,} statements; {window:,} events start in the next 24 h "
-          "(the day-before warning reads them)   (goal <= 20 ms and flat)")
+    print(f"  {'':>9}   turn {whole:.1f} ms: {len(loop):,} statements   (goal <= 20 ms and flat)")
+    print(f"  {'':>9}   the day-before warning's read of the whole next day (a process's first turn, then hourly): "
+          f"{day:.1f} ms; {window:,} events start in the next 24 h")
 
     # The scan's own query when one milestone is due: the planner cannot know that none of the many
     # unannounced milestones is due, and may plan for thousands.
@@ -246,16 +270,16 @@ def measure(database, ctx: Context, milestones: int, scans: int, turns: int, exp
     if explain:
         for title, step in [("announce_all_due, nothing due", lambda: announce_all_due(ctx)),
                             ("remind_overdue", lambda: remind_overdue(ctx)),
-                            ("warn_unpaid_before_events", lambda: warn_unpaid_before_events(ctx)),
+                            ("warn_unpaid_before_events, a turn", lambda: warn_unpaid_before_events(ctx)),
+                            ("warn_unpaid_before_events, the whole day",
+                             lambda: (forget_what_was_read(), warn_unpaid_before_events(ctx))),
                             ("next_moment", lambda: next_moment(ctx.clock()))]:
             with recording(database) as statements:
                 step()
-            # the step's own scans; warn_unpaid_before_events then reads each event's milestones by event id
-            print_plans(database, title, statements[:2] if title.startswith("warn") else statements,
-                        analyze=not title.startswith(("remind", "warn")))
+            print_plans(database, title, statements, analyze=not title.startswith("remind"))
 
 
-def bench(backend: str, database, sizes: list[int], scans: int, turns: int) -> None:
+def bench(backend: str, database, sizes: list[int], scans: int, turns: int, due: int) -> None:
     ctx = Context(clock=FrozenClock(NOW), links=PaymentLinks("https://pay.example", "bench"))
     rng = random.Random(7)
     print(f"{backend}:")
@@ -269,16 +293,55 @@ def bench(backend: str, database, sizes: list[int], scans: int, turns: int) -> N
         print(f"  seeded up to {jobs:,} jobs, {size:,} milestones in {time.perf_counter() - started:.1f} s")
         measure(database, ctx, size, scans, turns, explain=size == sizes[-1])
 
-    due = 10_000
-    seed_falling_due(jobs, due)
-    after_seeding(database)
-    started = time.perf_counter()
-    announced = announce_all_due(ctx)
-    took = time.perf_counter() - started
-    queued = OutboxMessage.select().where(OutboxMessage.kind == "payment_due").count()
-    assert len(announced) == due and queued == due, (len(announced), queued)
-    print(f"  {due:,} milestones falling due at once (with {sizes[-1]:,} others): announce_all_due queued "
-          f"{queued:,} texts in {took:.2f} s ({took / due * 1000:.2f} ms each)   (goal <= 5 s)")
+    for title, announce, consented in [
+        (f"announce_all_due (batches of {core_due.BATCH:,})", announce_all_due, True),
+        ("before issue 11, a job at a time", announce_all_due_per_job, True),
+        ("announce_all_due, again", announce_all_due, True),
+        ("announce_all_due, each the first text to its phone (a consent text each too)", announce_all_due, False),
+    ]:
+        seed_falling_due(jobs, due, consented=consented)
+        jobs += due
+        after_seeding(database)
+        queued_before = OutboxMessage.select().where(OutboxMessage.kind == "payment_due").count()
+        with recording(database) as statements:
+            started, cpu = time.perf_counter(), time.process_time()
+            announced = announce(ctx)
+            took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        queued = OutboxMessage.select().where(OutboxMessage.kind == "payment_due").count() - queued_before
+        assert len(announced) == due and queued == due, (len(announced), queued)
+        print(f"  {due:,} milestones falling due at once (with {sizes[-1]:,} others), {title}: queued {queued:,} "
+              f"texts in {took:.2f} s ({took / due * 1000:.3f} ms each; this process's CPU {cpu:.2f} s; "
+              f"{len(statements):,} statements)   (goal <= 5 s)")
+
+
+def announce_all_due_per_job(ctx: Context) -> list[int]:
+    """The announcing before issue 11, for comparison: a transaction per job, a conditional UPDATE per milestone, a
+    full job view per job, each text queued on its own after a look for its consent text."""
+    now = ctx.clock()
+    job_ids = [job_id for (job_id,) in Milestone.select(Milestone.job).where(
+        Milestone.announced_at.is_null(), Milestone.due_at <= now, Milestone.paid < Milestone.amount
+    ).distinct().tuples()]
+    announced = []
+    for job in list(Job.select().where(Job.id.in_(job_ids))) if job_ids else []:
+        with db.atomic():
+            candidates = Milestone.select(Milestone.id).where(
+                Milestone.job == job, Milestone.announced_at.is_null(), Milestone.due_at <= now,
+                Milestone.paid < Milestone.amount)
+            policy = ctx.reminders
+            first_reminder = now + policy.first if policy.most else None
+            claimed = [m.id for m in candidates
+                       if Milestone.update(announced_at=now, next_reminder_at=first_reminder)
+                       .where(Milestone.id == m.id, Milestone.announced_at.is_null()).execute()]
+            if claimed:
+                view = job_view(job, now)
+                link = ctx.links.url(job.ref, now)
+                for milestone in view.milestones:
+                    if milestone.id in claimed:
+                        text_customer(job.customer, job, "payment_due",
+                                      customer_texts.payment_due(view, milestone, link),
+                                      key=f"milestone:{milestone.id}:due", now=now)
+            announced += claimed
+    return announced
 
 
 def main() -> None:
@@ -288,11 +351,12 @@ def main() -> None:
     parser.add_argument("--scans", type=int, default=50)
     parser.add_argument("--turns", type=int, default=5, help="whole turns timed (slower: fewer)")
     parser.add_argument("--postgres-url", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--due", type=int, default=10_000, help="milestones falling due at once")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     for backend in args.backends.split(","):
         with tempfile.TemporaryDirectory() as folder, bench_database(backend, args.postgres_url, folder) as database:
-            bench(backend, database, sizes, args.scans, args.turns)
+            bench(backend, database, sizes, args.scans, args.turns, args.due)
 
 
 if __name__ == "__main__":

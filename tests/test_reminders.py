@@ -5,8 +5,10 @@ from datetime import date, timedelta
 from core.context import Actor, Context, ReminderPolicy
 from core.events import reschedule_event
 from core.loop import turn
-from core.payments import record_payment
+from core.payments import record_payment, unapply_refund
+from core.plans import send_plan, set_plan
 from core.reminders import next_moment
+from storage.models import Job, Payment, db
 
 
 def test_an_overdue_payment_is_reminded_after_three_days_then_weekly_at_most_three_times(ctx, clock, planned,
@@ -91,6 +93,42 @@ def test_a_moved_event_is_warned_of_again_on_its_new_eve(ctx, clock, contractor,
     clock.set(utc(2026, 12, 5, 15))
     assert len(turn(ctx).warned) == 1
     assert len(outbox("before_event_unpaid")) == 2
+
+
+def test_an_event_moved_to_within_a_day_is_warned_of_at_once_and_once(ctx, clock, contractor, planned, outbox, utc):
+    reschedule_event(ctx, contractor, planned, "measurement", utc(2026, 12, 2, 9))  # tomorrow morning
+    [(_, _, body)] = outbox("before_event_unpaid")  # from the move itself, not a turn later
+    assert "Measurement" in body and "$1,000.00" in body
+    assert turn(ctx).warned == ()
+    clock.advance(hours=2)
+    assert turn(ctx).warned == () and len(outbox("before_event_unpaid")) == 1
+
+
+def test_a_plan_sent_the_day_before_its_event_warns_of_its_unpaid_before_payment_at_once(ctx, clock, contractor,
+                                                                                        countertop_job, outbox, utc):
+    clock.set(utc(2026, 12, 2, 15))  # Measurement is tomorrow at 14:00 UTC
+    set_plan(ctx, contractor, countertop_job, "25% before measurement, 75% after installation")
+    send_plan(ctx, contractor, countertop_job)
+    assert len(outbox("before_event_unpaid")) == 1
+    assert turn(ctx).warned == ()
+
+
+def test_a_refund_reopening_a_before_payment_on_the_eve_is_warned_of_within_the_hour(ctx, clock, planned, outbox,
+                                                                                     utc):
+    record_payment(ctx, Actor.system("card"), planned, 100_000, "card", reference="ch_1")
+    clock.set(utc(2026, 12, 2, 15))  # Measurement (Dec 3, 14:00 UTC) came within a day an hour ago
+    assert turn(ctx).warned == ()  # paid
+    clock.advance(minutes=5)
+    with db.atomic():
+        unapply_refund(ctx, Actor.system("stripe"), Job.get(Job.ref == planned), Payment.get(reference="ch_1"),
+                       refunded_in_all=100_000)
+    clock.advance(minutes=10)
+    # a turn reads only the events that came within a day since the last turn: Measurement is not among them...
+    assert turn(ctx).warned == ()
+    clock.set(utc(2026, 12, 2, 16))
+    # ...and the whole next day is read again within the hour
+    assert len(turn(ctx).warned) == 1
+    assert len(outbox("before_event_unpaid")) == 1
 
 
 def test_the_loop_knows_when_to_wake_next(ctx, clock, planned, utc):
