@@ -30,6 +30,7 @@ _SINGLE, _PART = 160, 153  # GSM-7 septets: one segment alone; each part of a co
 _SINGLE_UCS2, _PART_UCS2 = 70, 67  # UTF-16 code units, when one character is not GSM-7
 _GREEK_CAPITALS = frozenset("ΔΦΓΛΩΠΨΣΘΞ")  # the Greek GSM-7 has: capitals only
 _DROPPED = "\x00"  # where an emoji or an unspellable letter was, until the spaces around it are tidied
+_ALL_GSM7 = re.compile("[" + "".join(re.escape(c) for c in sorted(BASIC | EXTENSION)) + "]*")
 
 
 def to_gsm7(text: str) -> str:
@@ -46,6 +47,8 @@ def to_gsm7(text: str) -> str:
     letter no table can spell, and the spaces before either go with it.
     """
     text = unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+    if _ALL_GSM7.fullmatch(text):  # the usual text: nothing to spell (a character at a time costs a Python call)
+        return text
     spelled = "".join(_spell(char, text[i + 1:i + 2]) for i, char in enumerate(text))
     # What is dropped goes with the spaces before it, so "kitchen 🏠 (J-7K2Q)" reads "kitchen (J-7K2Q)".
     spelled = re.sub(f"(^|\n)[ {_DROPPED}]*{_DROPPED} *", r"\1", spelled)
