@@ -16,6 +16,7 @@ from core.context import Actor, Context
 from core.errors import Conflict, InvalidInput
 from core.jobs import load_job
 from core.journal import audit, tell_contractor, text_customer
+from core.reminders import warn_of_job
 from core.status import JobView
 from core.views import job_view
 from core.wording import contractor_texts, customer_texts
@@ -134,6 +135,8 @@ def unapply_refund(ctx: Context, actor: Actor, job: Job, payment: Payment, *, re
         left -= take
     PaymentPart.delete().where(PaymentPart.payment == payment, PaymentPart.amount <= 0).execute()
     audit(job, actor, "refund_recorded", now, new={"payment": payment.id, "amount": newly, "reopened": reopened})
+    if reopened:  # a "before" payment open again on an event's eve: the turns read only what is newly within a day
+        warn_of_job(job, now)
     return newly
 
 
