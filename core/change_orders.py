@@ -89,7 +89,7 @@ def propose_price_change(ctx: Context, actor: Actor, ref: str, change: PriceChan
                              "without approval, saying why.").format(ref=job.ref, customer=before.customer_name))
         pending = _pending(job)
         if pending and not (replace or wait):
-            raise Conflict(contractor_texts.change_order_in_the_way(job_view(job, now), change_order_view(pending)))
+            raise Conflict(contractor_texts.change_order_in_the_way(before, change_order_view(pending)))
         order = _create(job, actor, worked, now)
         if pending and wait:
             audit(job, actor, "change_order_waiting", now, new={"number": order.number})
@@ -142,7 +142,7 @@ def answer_by_text(ctx: Context, phone: str, ref: str, approve: bool, message_id
         job = load_job(Actor.customer(phone), ref, lock=True)
         order = _pending(job)
         if order is None:
-            return Answered(_unanswered(job), job_view(job, now), _latest(job))
+            return _unanswered(job, now)
         evidence = Evidence("sms", phone, message_id=message_id)
         return _answer(ctx, job, order, approve, evidence, order.text, now)
 
@@ -155,7 +155,7 @@ def answer_on_page(ctx: Context, ref: str, number: int, approve: bool, shown_dig
         job = load_job(Actor.system("page"), ref, lock=True)
         order = _pending(job)
         if order is None or order.number != number:
-            return Answered(_unanswered(job, number), job_view(job, now), _latest(job))
+            return _unanswered(job, now, number)
         words = shown(job, order, now)
         if digest(words) != shown_digest:  # the amounts moved since the page was shown: show them again
             return Answered("moved", job_view(job, now), change_order_view(order))
@@ -220,17 +220,14 @@ def _pending(job: Job) -> ChangeOrder | None:
     return ChangeOrder.get_or_none(ChangeOrder.job == job, ChangeOrder.state == "pending")
 
 
-def _latest(job: Job) -> ChangeOrderView | None:
-    order = ChangeOrder.select().where(ChangeOrder.job == job).order_by(ChangeOrder.number.desc()).first()
-    return change_order_view(order) if order else None
-
-
-def _unanswered(job: Job, number: int | None = None) -> str:
-    """Why no change order (`number`, or any) waits for an answer: "closed" when it expired or the contractor
-    applied, replaced or withdrew it; "nothing" when it was answered, or there never was one."""
+def _unanswered(job: Job, now: datetime, number: int | None = None) -> Answered:
+    """No change order waits for an answer (or `number` is not the one that waits), and why, with that one (or the
+    latest): "closed" when it expired or the contractor applied, replaced or withdrew it; "nothing" when it was
+    answered, or there never was one."""
     query = ChangeOrder.select().where(ChangeOrder.job == job)
     order = (query.where(ChangeOrder.number == number) if number else query.order_by(ChangeOrder.number.desc())).first()
-    return "closed" if order and order.state in ("expired", "applied", "replaced", "withdrawn") else "nothing"
+    closed = order is not None and order.state in ("expired", "applied", "replaced", "withdrawn")
+    return Answered("closed" if closed else "nothing", job_view(job, now), change_order_view(order) if order else None)
 
 
 def _change_of(order: ChangeOrder) -> PriceChange:

@@ -140,16 +140,18 @@ def _paced(phone: str, answer: str, now: datetime) -> str | None:
     start = pace.next_at if pace and now <= pace.next_at <= now + room else now
     after = start + ANSWER_EVERY
     if after - now <= room:
-        RateLimit.insert(key=key, next_at=after).on_conflict(
-            conflict_target=[RateLimit.key], update={RateLimit.next_at: after}).execute()
+        _keep_moment(key, after)
         return answer
     told = RateLimit.get_or_none(RateLimit.key == told_key)
     if told and told.next_at > now:
         return None
-    resumes = after - ANSWER_EVERY  # when the bucket has room again
-    RateLimit.insert(key=told_key, next_at=resumes).on_conflict(
-        conflict_target=[RateLimit.key], update={RateLimit.next_at: resumes}).execute()
+    _keep_moment(told_key, after - ANSWER_EVERY)  # until the bucket has room again
     return customer_replies.slow_down(_language_of(phone))
+
+
+def _keep_moment(key: str, moment: datetime) -> None:
+    RateLimit.insert(key=key, next_at=moment).on_conflict(
+        conflict_target=[RateLimit.key], update={RateLimit.next_at: moment}).execute()
 
 
 def _language_of(phone: str) -> str | None:

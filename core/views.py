@@ -153,11 +153,10 @@ def change_order_view(order: ChangeOrder) -> ChangeOrderView:
                            applied_because=order.applied_because)
 
 
-def processing_milestones(job: Job | None = None) -> set[int]:
-    """The milestones a started bank transfer is paying (of one job, or of all): on their way, not yet paid."""
+def processing_milestones() -> set[int]:
+    """The milestones a started bank transfer is paying, of every job (`job_views` reads its jobs' own): on their
+    way, not yet paid."""
     checkouts = Checkout.select(Checkout.milestones).where(Checkout.state == "processing")
-    if job is not None:
-        checkouts = checkouts.where(Checkout.job == job)
     return {int(m) for (ids,) in checkouts.tuples() for m in json.loads(ids)}
 
 
