@@ -37,6 +37,7 @@ from core.jobs import jobs_with_parties, opted_out
 from core.journal import audit, tell_contractor
 from core.views import job_view
 from core.wording import contractor_texts, customer_replies
+from storage.compiled import Compiled
 from storage.models import Customer, HeldText, InboundMessage, Job, PhoneChoice, RateLimit, db
 
 OPT_OUT = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
@@ -69,26 +70,40 @@ class Answer:
 
 
 def answer_text(ctx: Context, phone: str, body: str, message_id: str) -> Answer:
-    """Handle one inbound text from `phone` and return what to answer."""
+    """Handle one inbound text from `phone` and return what to answer.
+
+    The message id is kept with the answer in the same transaction, in one insert after the answer is known: a
+    retry that finds it (or that inserts it second, after waiting for the first to commit) undoes whatever it did
+    and is given the first answer, so a text is handled once however often it arrives.
+    """
     now = ctx.clock()
     try:
         with db.atomic():
-            InboundMessage.create(provider_id=message_id, channel="sms", received_at=now)
             text = _answer(ctx, phone, body, message_id)
             if text is not None and keyword(body) not in OPT_IN:  # START is always confirmed (STOP is Twilio's)
                 text = _paced(phone, text, now)
-            InboundMessage.update(reply=text).where(InboundMessage.provider_id == message_id).execute()
+            _HANDLED.execute(message_id, now, text)
             return Answer(text)
     except IntegrityError:  # this message id was handled before (or is being handled right now)
         earlier = InboundMessage.get_or_none(InboundMessage.provider_id == message_id)
         return Answer(earlier.reply if earlier else None, duplicate=True)
 
 
+# What every text reads and writes, its SQL built once (storage.compiled): a burst of BALs is mostly these.
+_ACTIVE_JOBS = Compiled(lambda phone: jobs_with_parties().where(Customer.phone == phone, Job.state == "active")
+                        .order_by(Job.id))
+_HANDLED = Compiled(lambda message_id, now, reply: InboundMessage.insert(
+    provider_id=message_id, channel="sms", received_at=now, reply=reply))
+_MOMENT = Compiled(lambda key: RateLimit.select().where(RateLimit.key == key))
+_KEEP_MOMENT = Compiled(lambda key, moment: RateLimit.insert(key=key, next_at=moment).on_conflict(
+    conflict_target=[RateLimit.key], update={RateLimit.next_at: moment}))
+
+
 def _answer(ctx: Context, phone: str, body: str, message_id: str) -> str | None:
     now = ctx.clock()
     word = keyword(body)
     customer = Actor.customer(phone)
-    jobs = list(jobs_with_parties().where(Customer.phone == phone, Job.state == "active").order_by(Job.id))
+    jobs = _ACTIVE_JOBS.models(phone)
     if word in OPT_OUT:
         _opt(ctx, phone, jobs, out=True, message_id=message_id)
         return None
@@ -134,7 +149,7 @@ def _paced(phone: str, answer: str, now: datetime) -> str | None:
     answers ahead of now. "answer-pace:PHONE" is until when the phone knows it is over: it is told once per storm.
     """
     key, told_key = f"answer:{phone}", f"answer-pace:{phone}"
-    pace = RateLimit.get_or_none(RateLimit.key == key)
+    pace = _moment(key)
     room = ANSWER_BURST * ANSWER_EVERY
     # never further ahead than `room`, unless the clock went back (a demo's clock, a host's clock corrected)
     start = pace.next_at if pace and now <= pace.next_at <= now + room else now
@@ -142,16 +157,19 @@ def _paced(phone: str, answer: str, now: datetime) -> str | None:
     if after - now <= room:
         _keep_moment(key, after)
         return answer
-    told = RateLimit.get_or_none(RateLimit.key == told_key)
+    told = _moment(told_key)
     if told and told.next_at > now:
         return None
     _keep_moment(told_key, after - ANSWER_EVERY)  # until the bucket has room again
     return customer_replies.slow_down(_language_of(phone))
 
 
+def _moment(key: str) -> RateLimit | None:
+    return next(iter(_MOMENT.models(key)), None)
+
+
 def _keep_moment(key: str, moment: datetime) -> None:
-    RateLimit.insert(key=key, next_at=moment).on_conflict(
-        conflict_target=[RateLimit.key], update={RateLimit.next_at: moment}).execute()
+    _KEEP_MOMENT.execute(key, moment)
 
 
 def _language_of(phone: str) -> str | None:

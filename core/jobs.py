@@ -13,6 +13,7 @@ from core.phones import to_e164
 from core.status import JobView
 from core.views import job_view
 from core.wording.language import ENGLISH, LANGUAGES, N_, _
+from storage.compiled import Compiled
 from storage.models import ChangeOrder, Contractor, Customer, Job, LineItem, db
 
 REF_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"  # no 0/O or 1/I: read aloud and typed on a phone
@@ -55,6 +56,12 @@ def jobs_with_parties():
     return Job.select(Job, Customer, Contractor).join(Customer).switch(Job).join(Contractor)
 
 
+# What every contractor's command reads first, its SQL built once (storage.compiled).
+_BY_REF = Compiled(lambda ref: jobs_with_parties().where(Job.ref == ref))
+_BY_REF_LOCKED = Compiled(lambda ref: jobs_with_parties().where(Job.ref == ref).for_update(of=Job))
+_BY_TELEGRAM = Compiled(lambda telegram_id: Contractor.select().where(Contractor.telegram_id == telegram_id))
+
+
 def load_job(actor: Actor, ref: str, *, lock: bool = False) -> Job:
     """The job `ref` if the actor may see it. Another contractor's job is simply not found.
 
@@ -62,10 +69,8 @@ def load_job(actor: Actor, ref: str, *, lock: bool = False) -> Job:
     writing to one job (a webhook's payment and a contractor's /paid) take turns instead of both reading the same
     open milestones. PostgreSQL locks the row; SQLite's writers already take the whole database in turn.
     """
-    query = jobs_with_parties().where(Job.ref == ref.strip().upper())
-    if lock and db.for_update:
-        query = query.for_update(of=Job)
-    job = query.first()
+    found = (_BY_REF_LOCKED if lock and db.for_update else _BY_REF).models(ref.strip().upper())
+    job = found[0] if found else None
     allowed = job is not None and (
         actor.kind == "system"
         or (actor.kind == "contractor" and str(job.contractor_id) == actor.key)
@@ -210,7 +215,7 @@ def contractor_of(actor: Actor) -> Contractor:
 
 
 def contractor_by_telegram(telegram_id: int) -> Contractor | None:
-    return Contractor.get_or_none(Contractor.telegram_id == telegram_id)
+    return next(iter(_BY_TELEGRAM.models(telegram_id)), None)
 
 
 def contractor_jobs(ctx: Context, actor: Actor) -> list[JobView]:
