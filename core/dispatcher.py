@@ -34,11 +34,13 @@ from core.journal import tell_contractor
 from core.quiet_hours import QuietHours
 from core.wording.language import _, speaking
 from storage import outbox
-from storage.models import Customer, Job, OutboxMessage, db
+from storage.models import Customer, OutboxMessage, db
+from storage.wake import Watch, watch
 
 log = logging.getLogger(__name__)
 
 LONGEST_WAIT_IN_HAND = timedelta(seconds=2)  # pace waits longer than this go back to the queue
+STOPS_READ_FOR = timedelta(milliseconds=250)  # a batch's read of who opted out serves its sends this long
 
 
 @dataclass(frozen=True)
@@ -57,12 +59,11 @@ class DeliveryPolicy:
 
 class _Told(logging.LoggerAdapter):
     """The log about one outbox message: each line starts with what it is (channel, kind, job, outbox id; never whom
-    it is to, nor its words) and carries its job's ref (the JSON log's "job")."""
+    it is to, nor its words) and carries its job's ref (the JSON log's "job"), which the claim read with it."""
 
     def __init__(self, message: OutboxMessage):
-        ref = Job.select(Job.ref).where(Job.id == message.job_id).scalar() if message.job_id else None
-        super().__init__(log, {"job": ref})
-        self.what = f"{message.channel} {message.kind} for {ref or 'no job'} (outbox {message.id})"
+        super().__init__(log, {"job": message.job_ref})
+        self.what = f"{message.channel} {message.kind} for {message.job_ref or 'no job'} (outbox {message.id})"
 
     def process(self, msg, kwargs):
         return f"{self.what} {msg}", {**kwargs, "extra": self.extra}
@@ -76,6 +77,25 @@ class Observe(Protocol):
 
 def _unobserved(channel: str, outcome: str, waited: timedelta | None) -> None:
     pass
+
+
+class _Batch:
+    """Who among a claimed batch's recipients opted out of texts (STOP): read with the claim, one query for the
+    whole batch rather than one a text.
+
+    That read serves the sends that start within STOPS_READ_FOR of it (unpaced, a whole batch); a later send
+    (paced, or behind a slow Twilio) looks its recipient up again, as every send did before. A send refused
+    because the customer opted out adds them, so the batch's next text to them is not tried.
+    """
+
+    def __init__(self, claimed: list[OutboxMessage], read_at: datetime):
+        self.stopped = {message.recipient for message in claimed if message.opted_out}
+        self.read_at = read_at
+
+    def opted_out(self, recipient: str, now: datetime) -> bool:
+        if recipient in self.stopped:
+            return True
+        return now - self.read_at > STOPS_READ_FOR and opted_out(recipient)
 
 
 class Dispatcher:
@@ -96,17 +116,25 @@ class Dispatcher:
         When `stopping()` turns true the send in flight finishes and the rest
         of the batch goes back to the queue at once, for the next dispatcher.
         """
-        claimed = outbox.claim(self.clock(), self.policy.lease, self.policy.batch)
+        now = self.clock()
+        claimed = outbox.claim(now, self.policy.lease, self.policy.batch)
+        batch = _Batch(claimed, now)
         for index, message in enumerate(claimed):
             if stopping():
                 for unsent in claimed[index:]:
                     outbox.release(unsent.id, unsent.next_attempt_at, error=unsent.last_error)
                 break
             try:
-                self._deliver(message)
+                self._deliver(message, batch)
             except Exception:  # one bad message must not stop the others; its lease will free it
                 log.exception("delivering outbox message %s failed unexpectedly", message.id)
         return len(claimed)
+
+    def watch_queue(self, wake: Callable[[], None]) -> Watch:
+        """Call `wake` whenever a message is queued, until the returned Watch is closed: once the transaction that
+        queued it commits in this process, and on PostgreSQL in any other (storage/wake.py). A dispatcher woken so
+        sends at once instead of at its next poll."""
+        return watch(wake)
 
     def drain(self, stopping: Callable[[], bool] = lambda: False) -> int:
         """Dispatch until nothing is due now (or until stopping); returns how many messages were claimed."""
@@ -115,11 +143,11 @@ class Dispatcher:
             total += count
         return total
 
-    def _deliver(self, message: OutboxMessage) -> None:
+    def _deliver(self, message: OutboxMessage, batch: _Batch) -> None:
         now = self.clock()
         said = _Told(message)
         if message.channel == "sms" and not message.reply:
-            if opted_out(message.recipient):
+            if batch.opted_out(message.recipient, now):
                 outbox.mark_cancelled(message.id, "the customer opted out of texts (STOP)")
                 said.info("not sent: the customer opted out of texts (STOP)")
                 return
@@ -141,6 +169,8 @@ class Dispatcher:
             provider_id = sender.send(Outgoing(message.id, message.channel, message.recipient, message.body,
                                                message.kind))
         except DeliveryError as error:
+            if error.opted_out:
+                batch.stopped.add(message.recipient)
             self._failed(message, error, attempts, said)
         else:
             sent_at = self.clock()

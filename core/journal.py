@@ -11,6 +11,7 @@ from core.context import Actor
 from core.status import JobView
 from core.views import job_view
 from core.wording import customer_texts
+from storage import wake
 from storage.models import AuditRecord, Contractor, Customer, Job, OutboxMessage
 
 
@@ -33,9 +34,12 @@ def enqueue(
     """Queue one message for the dispatcher; False when this cause (`key`) already queued one."""
     row = _row(channel=channel, recipient=recipient, body=body, kind=kind, key=key, now=now, job=job, reply=reply,
                timezone=timezone)
-    return bool(OutboxMessage.insert(row).on_conflict_ignore()
-                .as_rowcount()  # 0 when the key existed, on SQLite as on PostgreSQL
-                .execute())
+    inserted = bool(OutboxMessage.insert(row).on_conflict_ignore()
+                    .as_rowcount()  # 0 when the key existed, on SQLite as on PostgreSQL
+                    .execute())
+    if inserted:
+        wake.queued()  # the dispatchers, once this transaction commits
+    return inserted
 
 
 def text_customer(customer: Customer, job: Job, kind: str, body: str, key: str, now: datetime,
@@ -74,7 +78,10 @@ def text_customers(texts: Sequence[CustomerText], now: datetime) -> int:
         OutboxMessage.insert_many(consents).on_conflict_ignore().as_rowcount().execute()
     rows = [_row(channel="sms", recipient=text.view.customer_phone, body=text.body, kind=text.kind, key=text.key,
                  now=now, job=text.job, timezone=text.view.timezone) for text in texts]
-    return OutboxMessage.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+    inserted = OutboxMessage.insert_many(rows).on_conflict_ignore().as_rowcount().execute()
+    if inserted or consents:
+        wake.queued()  # the dispatchers, once this transaction commits
+    return inserted
 
 
 def _consent_key(contractor_id: int, phone: str) -> str:

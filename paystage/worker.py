@@ -10,8 +10,10 @@ meanwhile — and late jobs run late rather than being dropped
 (misfire_grace_time=None).
 
 The dispatcher is a thread of its own rather than a scheduler job: a drain
-can take longer than the poll interval, and it must be woken at once when the
-loop queues something.
+can take longer than the poll interval, and it is woken at once when anything
+queues a message: the loop, the bot's /done and the web app of this process as
+soon as their transaction commits, and on PostgreSQL any other process too
+(a LISTEN; storage/wake.py). The poll stays as the safety net.
 
 With online payments the worker also reconciles: every `reconcile_every`,
 and once at start, it applies what the payment provider could not deliver to
@@ -66,8 +68,10 @@ class Worker:
         self._scanning = threading.Lock()  # held for a whole scan, so stop() can wait for one in flight
         self._reconciling = threading.Lock()  # likewise for a reconciliation
         self._thread = threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
+        self._watch = None  # woken by what is queued, from start() to stop()
 
     def start(self) -> None:
+        self._watch = self.dispatcher.watch_queue(self._wake.set)
         self.scheduler.add_job(self.scan, "interval", seconds=self.scan_every.total_seconds(), id="scan",
                                replace_existing=True, next_run_time=self.ctx.clock())
         if self._reconcile:
@@ -87,6 +91,8 @@ class Worker:
             self.scheduler.shutdown(wait=False)
         self._wake.set()
         self._thread.join()
+        if self._watch:
+            self._watch.close()
         log.info("worker stopped")
 
     def scan(self) -> None:
@@ -101,10 +107,9 @@ class Worker:
             done = turn(self.ctx)
             upcoming = next_moment(self.ctx.clock())
             record_turn(self.ctx.clock(), timedelta(seconds=time.perf_counter() - started), self.scan_every)
-        if done.announced or done.reminded or done.warned:
+        if done.announced or done.reminded or done.warned:  # their commit woke the dispatcher
             log.info("queued: %d due, %d reminders, %d warnings", len(done.announced), len(done.reminded),
                      len(done.warned))
-            self._wake.set()
         if upcoming is not None:
             self.scheduler.add_job(self.scan, "date", run_date=upcoming, id="next-moment", replace_existing=True)
 
@@ -120,8 +125,6 @@ class Worker:
                 log.warning("reconciling payments: %s; trying again in %s", error, self.reconcile_every)
             except Exception:
                 log.exception("reconciling payments failed; trying again in %s", self.reconcile_every)
-            else:
-                self._wake.set()  # a payment it recorded queued a receipt
 
     def _dispatch_until_stopped(self) -> None:
         # one connection for the thread's life: opening and closing one every poll would make SQLite

@@ -15,15 +15,20 @@ JSON (`code`, `message`, `more_info`, `status`) with the real HTTP status.
         api.latency = 0.5                   # every answer takes half a second
         api.wait_for(1, timeout=5)          # -> the accepted messages, once there is one
 
-Each request is served on its own thread, so several processes can point at it
-at once. Connections close after each answer (HTTP/1.0): once it is
-closed, nobody is still being served by it.
+Each connection is served on its own thread, so several processes can point at it
+at once. Connections stay open between requests (HTTP/1.1 keep-alive), as
+Twilio's do and as twilio-python's pooled session expects; `keep_alive=False`
+closes each one after its answer instead. Once the API is closed nobody is
+still being served: a connection waiting for its next request is cut, one
+whose answer is being written is closed after it, and a request read after
+the close is answered by a closed connection, not taken.
 """
 
 import base64
 import hmac
 import re
 import secrets
+import socket
 import threading
 import time
 from datetime import datetime, timezone
@@ -90,6 +95,29 @@ def segments(body: str) -> int:
 class _Handler(JSONHandler):
     api: "LocalTwilioAPI"
     server_version = "LocalTwilioAPI/1.0"
+    protocol_version = "HTTP/1.1"  # keep-alive, unless the API closes connections (`keep_alive=False`)
+    disable_nagle_algorithm = True  # on a kept connection Nagle holds the body back until the headers' ACK: 40 ms
+
+    def setup(self):
+        super().setup()
+        self.api._connection_opened(self)
+
+    def finish(self):
+        self.api._connection_ended(self)
+        super().finish()
+
+    def parse_request(self):
+        """A request line was read: from here until its answer is written, closing the API does not cut it."""
+        if not self.api._request_started(self):
+            self.close_connection = True
+            return False  # the API is closing: no answer, nothing taken
+        return super().parse_request()
+
+    def handle_one_request(self):
+        try:
+            super().handle_one_request()
+        finally:
+            self.api._request_ended(self)
 
     def do_GET(self):
         self._answer("GET", {})
@@ -106,6 +134,8 @@ class _Handler(JSONHandler):
             self.api._requests.append(
                 {"method": method, "path": path, "to": form.get("To"), "status": status, "at": time.time()}
             )
+        if not self.api.keep_alive:
+            headers = {**headers, "Connection": "close"}
         self.send_json(status, body, headers)
 
 
@@ -115,8 +145,12 @@ class LocalTwilioAPI(LocalServer):
     handler = _Handler
     thread_name = "local-twilio-api"
 
-    def __init__(self, account_sid: str | None = None, auth_token: str | None = None, *, latency: float = 0.0):
+    def __init__(self, account_sid: str | None = None, auth_token: str | None = None, *, latency: float = 0.0,
+                 keep_alive: bool = True):
         super().__init__()
+        self.keep_alive = keep_alive  # False: each connection is closed after its answer (HTTP/1.0 style)
+        self._connections: set[_Handler] = set()  # open connections
+        self._answering: set[_Handler] = set()  # those with a request read and its answer not yet written
         self.account_sid = account_sid or "AC" + secrets.token_hex(16)
         self.auth_token = auth_token or secrets.token_hex(16)
         self.latency = latency  # seconds before every answer; a test of the sender's timeout sets it high
@@ -148,6 +182,40 @@ class LocalTwilioAPI(LocalServer):
         """Undo `reject(to)`: the customer texted START."""
         with self._lock:
             self._rejected.pop(to, None)
+
+    # --- connections -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop serving: see the module docstring for what becomes of the open connections."""
+        super().close()  # sets _closing first: no request is taken from then on
+        with self._lock:
+            idle = [handler for handler in self._connections if handler not in self._answering]
+        for handler in idle:
+            try:
+                handler.connection.shutdown(socket.SHUT_RDWR)  # its wait for a next request ends
+            except OSError:
+                pass  # it ended meanwhile
+
+    def _connection_opened(self, handler: _Handler) -> None:
+        with self._lock:
+            self._connections.add(handler)
+
+    def _connection_ended(self, handler: _Handler) -> None:
+        with self._lock:
+            self._connections.discard(handler)
+
+    def _request_started(self, handler: _Handler) -> bool:
+        with self._lock:
+            if self._closing.is_set():
+                return False
+            self._answering.add(handler)
+            return True
+
+    def _request_ended(self, handler: _Handler) -> None:
+        with self._lock:
+            self._answering.discard(handler)
+            if self._closing.is_set():
+                handler.close_connection = True
 
     # --- what happened ---------------------------------------------------------------------------
 

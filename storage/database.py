@@ -3,7 +3,8 @@
 SQLite (the embedded default) runs in WAL mode with foreign keys on and
 ``BEGIN IMMEDIATE`` transactions: a read-then-write transaction takes the
 write lock up front instead of failing with "database is locked" when two
-threads upgrade their read locks at once. PostgreSQL is opt-in through a
+threads upgrade their read locks at once. The threads of one process take
+that lock in turn (`FairSqliteDatabase`). PostgreSQL is opt-in through a
 ``postgresql://`` URL and behaves the same.
 
 On a SQLite file one process at a time runs the loop and the dispatcher
@@ -12,9 +13,12 @@ On a SQLite file one process at a time runs the loop and the dispatcher
 
 import fcntl
 import os
+import re
+import threading
+from collections import deque
 from pathlib import Path
 
-from peewee import Database, SqliteDatabase
+from peewee import Database, OperationalError, SqliteDatabase
 from playhouse.db_url import connect as connect_url
 from playhouse.migrations import Migration, Runner
 
@@ -40,11 +44,111 @@ def open_database(url: str) -> Database:
         path = url.removeprefix("sqlite:///")
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        database = SqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
+        database = FairSqliteDatabase(path, pragmas=SQLITE_PRAGMAS, lock_type="IMMEDIATE")
     else:
         database = connect_url(url, **({} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT}))
     db.initialize(database)
     return database
+
+
+class FairLock:
+    """A lock handed to its waiters in the order they came (threading.Lock lets the thread that just released it
+    take it again first, however long others have waited). Waiting longer than `timeout` raises TimeoutError."""
+
+    def __init__(self):
+        self._guard = threading.Lock()
+        self._held = False
+        self._waiting: deque[threading.Lock] = deque()  # each waiter's own lock, released to hand it over
+
+    def acquire(self, timeout: float) -> None:
+        with self._guard:
+            if not self._held:
+                self._held = True
+                return
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiting.append(turn)
+        if turn.acquire(timeout=timeout):
+            return
+        with self._guard:
+            if turn in self._waiting:  # not handed over while it timed out
+                self._waiting.remove(turn)
+                raise TimeoutError
+        # handed over just as the wait ran out: it is ours after all
+
+    def release(self) -> None:
+        with self._guard:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held: now by the first waiter
+            else:
+                self._held = False
+
+
+class FairSqliteDatabase(SqliteDatabase):
+    """SQLite whose writers in this process take its write lock in turn, first come first served.
+
+    SQLite's own wait for its write lock is a busy handler that sleeps and retries (up to 100 ms a sleep), so
+    a thread that commits and begins again at once (a burst of /done, the loop's scan) retakes the lock
+    microseconds after letting go, while another writer sleeps: the dispatcher's `mark_sent` waited over a second
+    behind a burst (docs/benchmarks.md, "Due latency"). Here a write transaction first takes a `FairLock` in
+    Python, before its BEGIN IMMEDIATE, and lets go at its COMMIT or ROLLBACK; so does a write statement run
+    outside any transaction (it commits on its own). Then SQLite's lock is free whenever a thread of this process
+    asks for it, and the busy handler only waits for other processes. Reads never wait: WAL lets them run
+    beside the writer.
+    """
+
+    WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._writers = FairLock()
+        self._mine = threading.local()  # .held: this thread holds the FairLock
+
+    def begin(self, lock_type=None):
+        self._take()
+        try:
+            super().begin(lock_type)
+        except BaseException:
+            self._let_go()
+            raise
+
+    def commit(self):
+        super().commit()
+        self._let_go()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._let_go()
+
+    def close(self):
+        closed = super().close()  # refuses while a transaction is open: its COMMIT or ROLLBACK lets go then
+        self._let_go()  # a BEGIN that peewee never saw end (a failed COMMIT): closing ended it
+        return closed
+
+    def execute_sql(self, sql, params=None):
+        if getattr(self._mine, "held", False) or self.in_transaction() or not self.WRITE.match(sql):
+            return super().execute_sql(sql, params)
+        self._take()
+        try:
+            return super().execute_sql(sql, params)
+        finally:
+            self._let_go()
+
+    def _take(self) -> None:
+        if getattr(self._mine, "held", False):
+            return
+        try:
+            self._writers.acquire(timeout=SQLITE_PRAGMAS["busy_timeout"] / 1000)
+        except TimeoutError:
+            raise OperationalError("database is locked (by another writer of this process)") from None
+        self._mine.held = True
+
+    def _let_go(self) -> None:
+        if getattr(self._mine, "held", False):
+            self._mine.held = False
+            self._writers.release()
 
 
 def sqlite_file(url: str) -> Path | None:

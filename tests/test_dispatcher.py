@@ -160,3 +160,29 @@ def test_a_short_pace_wait_is_slept_in_hand(ctx, clock, planned, make_dispatcher
     make_dispatcher(DeliveryPolicy(sms_interval=timedelta(seconds=1.5), telegram_chat_interval=None,
                                    telegram_interval=None), sleeps).drain()
     assert len(twilio_api.messages) == 2 and sleeps == [1.5]
+
+
+def test_a_stop_twilio_reports_spares_the_next_text_to_that_customer_in_the_same_batch(ctx, planned,
+                                                                                       make_dispatcher, twilio_api):
+    record_payment(ctx, Actor.system("card"), planned, 10_000, "card", reference="ch_1")  # a receipt after the plan
+    twilio_api.reject(DANA, code=21610)
+    make_dispatcher().dispatch()  # one batch: the plan, the receipt (and the contractor's notice of the payment)
+    assert (row("plan").state, row("receipt").state) == ("failed", "cancelled")
+    assert len(twilio_api.requests) == 1  # the receipt was not even tried
+
+
+def test_a_stop_recorded_while_a_batch_is_being_sent_is_looked_up_again_before_a_later_send(
+        ctx, clock, planned, make_dispatcher, twilio_api):
+    """The claim reads who opted out for its whole batch; a send starting more than STOPS_READ_FOR after that
+    read looks again, as a STOP texted meanwhile (sms/ records it) must hold back what was not sent yet."""
+    record_payment(ctx, Actor.system("card"), planned, 10_000, "card", reference="ch_1")
+    dispatcher = make_dispatcher()
+
+    def sent_and_then_a_stop(channel, outcome, waited):
+        clock.advance(seconds=1)  # the next send starts a second after the claim
+        Customer.update(opted_out_at=clock()).where(Customer.phone == DANA).execute()
+
+    dispatcher.observe = sent_and_then_a_stop
+    dispatcher.dispatch()  # one batch: the plan, the receipt (and the contractor's notice of the payment)
+    assert (row("plan").state, row("receipt").state) == ("sent", "cancelled")
+    assert len(twilio_api.messages) == 1

@@ -1,0 +1,82 @@
+"""The outbox as a work queue (storage/outbox.py): a claim takes at most a batch, oldest first, with what sending
+needs; claims side by side never share a message; mark_sent's SQL leaves a row as the ORM's update does."""
+
+import threading
+from datetime import timedelta
+
+from core.journal import enqueue
+from storage import outbox
+from storage.models import Customer, Job, OutboxMessage, db
+
+LEASE = timedelta(minutes=5)
+
+
+def queue(n: int, now, job=None, phone=None) -> None:
+    assert enqueue(channel="sms", recipient=phone or f"+1415555{n:04d}", body=f"Text {n}", kind="test",
+                   key=f"outbox:{n}", now=now, job=job)
+
+
+def test_a_claim_takes_at_most_a_batch_oldest_first_and_leases_it(ctx, clock):
+    for n in range(25):
+        queue(n, clock() - timedelta(seconds=25 - n))
+    first = outbox.claim(clock(), LEASE, 10)
+    second = outbox.claim(clock(), LEASE, 10)
+    third = outbox.claim(clock(), LEASE, 10)
+    assert [m.body for m in first] == [f"Text {n}" for n in range(10)]
+    assert [m.body for m in second] == [f"Text {n}" for n in range(10, 20)]
+    assert [m.body for m in third] == [f"Text {n}" for n in range(20, 25)]
+    assert outbox.claim(clock(), LEASE, 10) == []
+    assert {(m.state, m.claimed_until) for m in OutboxMessage.select()} == {("sending", clock() + LEASE)}
+
+
+def test_a_claim_reads_each_messages_job_ref_and_whether_its_recipient_opted_out(ctx, clock, planned):
+    dana = Customer.get()
+    Customer.update(opted_out_at=clock()).execute()
+    queue(1, clock())  # no job, a phone no customer has
+    claimed = outbox.claim(clock(), LEASE, 10)
+    by_kind = {m.kind: m for m in claimed}
+    assert by_kind["plan"].job_ref == planned and by_kind["plan"].recipient == dana.phone
+    assert by_kind["plan"].opted_out and by_kind["consent"].opted_out
+    assert by_kind["test"].job_ref is None and not by_kind["test"].opted_out
+
+
+def test_claims_side_by_side_never_share_a_message(ctx, clock):
+    for n in range(200):
+        queue(n, clock())
+    taken: list[list[int]] = [[], [], []]
+
+    def dispatcher(mine: list[int]):
+        with db.connection_context():
+            while batch := outbox.claim(clock(), LEASE, 7):
+                mine.extend(m.id for m in batch)
+
+    threads = [threading.Thread(target=dispatcher, args=(mine,)) for mine in taken]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    everything = [id for mine in taken for id in mine]
+    assert sorted(everything) == sorted(m.id for m in OutboxMessage.select())  # each once, none twice
+
+
+def test_mark_sent_leaves_the_row_as_the_orms_update_does(ctx, clock, planned):
+    job = Job.get()
+    queue(1, clock(), job=job)
+    queue(2, clock(), job=job)
+    [_, _, one, two] = outbox.claim(clock(), LEASE, 10)  # after the consent and plan texts
+    sent_at = clock() + timedelta(seconds=3)
+    assert outbox.mark_sent(one.id, sent_at, "SM" + "1" * 32, 2)
+    assert outbox._settle(two.id, state="sent", sent_at=sent_at, provider_id="SM" + "1" * 32, attempts=2,
+                          last_error="")
+    by_sql, by_orm = (OutboxMessage.select().where(OutboxMessage.id == id).dicts().get() for id in (one.id, two.id))
+    differ = {"id", "body", "dedupe_key", "recipient"}
+    assert {k: v for k, v in by_sql.items() if k not in differ} == {k: v for k, v in by_orm.items() if k not in differ}
+    assert (by_sql["state"], by_sql["sent_at"], by_sql["claimed_until"]) == ("sent", sent_at, None)
+
+
+def test_mark_sent_settles_only_a_message_still_being_sent(ctx, clock):
+    queue(1, clock())
+    [message] = outbox.claim(clock(), LEASE, 10)
+    assert outbox.mark_sent(message.id, clock(), "SM" + "2" * 32, 1)
+    assert not outbox.mark_sent(message.id, clock(), "SM" + "3" * 32, 1)  # not ours any more: nothing changes
+    assert OutboxMessage.get_by_id(message.id).provider_id == "SM" + "2" * 32
