@@ -19,7 +19,7 @@ from babel.numbers import (
 )
 
 from core.errors import InvalidInput
-from core.wording.language import N_, _, current, ngettext
+from core.wording.language import N_, _, babel_locale, current, ngettext
 
 WHOLE = 10_000  # 100.00% in basis points
 MAX_MAJOR_UNITS = 10_000_000  # no single job of a small trade business costs more
@@ -66,7 +66,7 @@ def format_money(cents: int, currency: str, locale: str) -> str:
     locales; in an SMS that single character forces UCS-2 and halves what fits
     in a segment, so every such space becomes a plain one.
     """
-    text = format_currency(to_major(cents, currency), currency, locale=locale)
+    text = format_currency(to_major(cents, currency), currency, locale=babel_locale(locale))
     for odd, plain in _SPACES.items():
         text = text.replace(odd, plain)
     return text

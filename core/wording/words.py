@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import phonenumbers
-from babel import Locale
 from babel.dates import format_skeleton, format_time
 from babel.numbers import get_currency_symbol
 from phonenumbers import NumberParseException, PhoneNumberFormat
@@ -24,7 +23,7 @@ from core.plan import DEFAULT_LEAD, TriggerKind
 from core.plan_parser import default_label
 from core.status import AmountChange, EventView, JobView, MilestoneView, Status, milestone_status
 from core.wording.fitting import Squeeze, clean, clip, sms_name
-from core.wording.language import ENGLISH, N_, _, localized, ngettext, speaking
+from core.wording.language import ENGLISH, N_, _, babel_locale, localized, ngettext, speaking
 
 # Payment names Paystage gives (plan_parser.LABELS, and what core/pricing.py adds), stored in English: ours, so
 # said in the reader's language.
@@ -48,10 +47,10 @@ def format_when(moment: datetime, job: JobView, date_only: bool = False) -> str:
     day alone, "Tue, Dec 1", for a day with no time of day (a date-only event), never a made-up "12:00 AM"."""
     if date_only:
         return format_day(moment, job)
-    locale = localized(job.locale)
+    locale = babel_locale(localized(job.locale))
     local = moment.astimezone(ZoneInfo(job.timezone))
     time = format_time(local, "short", locale=locale)
-    pattern = Locale.parse(locale).datetime_formats["short"]
+    pattern = locale.datetime_formats["short"]
     text = pattern.replace("'", "").replace("{0}", time).replace("{1}", _day(local.date(), job))
     return plain_spaces(text)
 
@@ -111,7 +110,7 @@ def sms_money(job: JobView, cents: int) -> str:
     text = money(job, cents)
     if is_gsm7(text):
         return text
-    symbol = get_currency_symbol(job.currency, locale=localized(job.locale))
+    symbol = get_currency_symbol(job.currency, locale=babel_locale(localized(job.locale)))
     return re.sub(r"\s+", " ", text.replace(symbol, f" {job.currency} ").strip())
 
 
@@ -335,7 +334,8 @@ def scheduled_at(job: JobView, name: str | None) -> datetime | None:
 
 def _day(day: date, job: JobView) -> str:
     this_year = job.now.astimezone(ZoneInfo(job.timezone)).year
-    return format_skeleton("MMMEd" if day.year == this_year else "yMMMEd", day, locale=localized(job.locale))
+    skeleton = "MMMEd" if day.year == this_year else "yMMMEd"
+    return format_skeleton(skeleton, day, locale=babel_locale(localized(job.locale)))
 
 
 def plain_spaces(text: str) -> str:
