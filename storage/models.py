@@ -190,7 +190,7 @@ class OutboxMessage(BaseModel):
     delivery_error = IntegerField(null=True)
 
     class Meta:
-        indexes = ((("state", "next_attempt_at"), False),)
+        indexes = ((("state", "next_attempt_at", "id"), False),)  # a claim reads due texts in order (outbox.claim)
 
 
 class RateLimit(BaseModel):

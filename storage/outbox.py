@@ -5,8 +5,8 @@ claim is a lease: the message is ours until `claimed_until`; a dispatcher
 that dies mid-send leaves it to be taken again when the lease runs out. On
 PostgreSQL the claim reads with ``FOR UPDATE SKIP LOCKED`` so concurrent
 dispatchers take disjoint rows without waiting; SQLite runs one writer at a
-time, and the claiming UPDATE repeats the claimable condition, so a row is
-only ever taken by one of them.
+time, and a claim is one statement, so a row is only ever taken by one of
+them.
 """
 
 from datetime import datetime, timedelta
@@ -15,35 +15,51 @@ from functools import lru_cache
 from storage.models import Customer, Job, OutboxMessage, RateLimit, db
 
 
-def _claimable(now: datetime):
-    pending = (OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now)
-    abandoned = (OutboxMessage.state == "sending") & (OutboxMessage.claimed_until < now)
-    return pending | abandoned
+def _pending(now: datetime):
+    return (OutboxMessage.state == "pending") & (OutboxMessage.next_attempt_at <= now)
+
+
+def _abandoned(now: datetime):
+    """Taken by a dispatcher that died before its lease ran out."""
+    return (OutboxMessage.state == "sending") & (OutboxMessage.claimed_until < now)
 
 
 def claim(now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
     """Take up to `limit` messages that are due, oldest first; they are ours until now + lease.
 
-    Each comes with what sending it needs besides its row: `job_ref` (its job's ref, for the log; None without a
-    job) and `opted_out` (whether a customer with its phone texted STOP). Two statements for the whole batch: the
-    UPDATE that takes the rows (SKIP LOCKED on PostgreSQL, the one writer at a time on SQLite) returning them with
-    their job's ref, and one read of the opt-outs among their phones (SQLite would scan the customers for each row
+    Abandoned messages first (rare, and few: at most a batch per dead dispatcher), then pending ones, each in one
+    statement whose condition reads the (state, next_attempt_at, id) index in order: an OR of the two made the
+    database sort every due text to pick ten (docs/benchmarks.md, "Dispatch"). Each comes with what sending it needs
+    besides its row: `job_ref` (its job's ref, for the log; None without a job) and `opted_out` (whether a customer
+    with its phone texted STOP), read in one more query for the batch (SQLite would scan the customers for each row
     if the UPDATE returned that too).
     """
-    due = (OutboxMessage.select(OutboxMessage.id).where(_claimable(now))
-           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
-    if db.for_update:
-        due = due.for_update(skip_locked=True)
-    due = due.cte("due")  # a CTE: PostgreSQL runs it once (an IN subquery may run again per row, and lock more)
-    job_ref = Job.select(Job.ref).where(Job.id == OutboxMessage.job)
-    claimed = sorted((OutboxMessage.update(state="sending", claimed_until=now + lease).with_cte(due)
-                      .where(OutboxMessage.id.in_(due.select(due.c.id)), _claimable(now))
-                      .returning(OutboxMessage, job_ref.alias("job_ref")).objects()),
-                     key=lambda message: (message.next_attempt_at, message.id))
+    claimed = _take(_abandoned(now), now, lease, limit)
+    if len(claimed) < limit:
+        claimed += _take(_pending(now), now, lease, limit - len(claimed))
+    claimed.sort(key=lambda message: (message.next_attempt_at, message.id))
     stopped = _opted_out({message.recipient for message in claimed if message.channel == "sms"})
     for message in claimed:
         message.opted_out = message.recipient in stopped
     return claimed
+
+
+def _take(condition, now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
+    """One UPDATE ... RETURNING that takes up to `limit` messages meeting `condition`, oldest first, with their job's
+    ref. The rows are picked in a CTE (an IN subquery may run again per row and take more than `limit`), and taken
+    by their ids alone: one statement is atomic on SQLite, one writer at a time, and on PostgreSQL FOR UPDATE SKIP
+    LOCKED skips rows another dispatcher holds and checks `condition` again on a row changed since the statement
+    began. Repeating `condition` in the UPDATE would make SQLite find the rows to update by that index range,
+    every due text, instead of by their ids."""
+    due = (OutboxMessage.select(OutboxMessage.id).where(condition)
+           .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
+    if db.for_update:
+        due = due.for_update(skip_locked=True)
+    due = due.cte("due")
+    job_ref = Job.select(Job.ref).where(Job.id == OutboxMessage.job)
+    return list(OutboxMessage.update(state="sending", claimed_until=now + lease).with_cte(due)
+                .where(OutboxMessage.id.in_(due.select(due.c.id)))
+                .returning(OutboxMessage, job_ref.alias("job_ref")).objects())
 
 
 def _opted_out(phones: set[str]) -> set[str]:

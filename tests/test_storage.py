@@ -176,7 +176,7 @@ def test_migrated_columns_have_the_models_nullability_and_foreign_keys(database)
     [
         ("customer", ["phone"], False),
         ("milestone", ["announced_at", "due_at"], False),
-        ("outbox_message", ["state", "next_attempt_at"], False),
+        ("outbox_message", ["state", "next_attempt_at", "id"], False),
         ("outbox_message", ["dedupe_key"], True),
         ("payment", ["reference"], True),
     ],
