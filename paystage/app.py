@@ -161,7 +161,7 @@ def build_worker(settings: Settings, ctx: Context, metrics: Metrics | None = Non
     from paystage.worker import Worker
 
     return Worker(ctx, build_dispatcher(settings, observe=metrics.observe if metrics else None),
-                  reconcile=build_reconciliation(settings, ctx))
+                  reconcile=build_reconciliation(settings, ctx), dispatchers=settings.dispatchers)
 
 
 def web_server(app, host: str, port: int):

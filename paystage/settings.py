@@ -38,7 +38,7 @@ SETTING_GROUPS = {
     "regional": ("PAYSTAGE_TIMEZONE", "PAYSTAGE_CURRENCY", "PAYSTAGE_LOCALE", "PAYSTAGE_REGION"),
     "rules": ("PAYSTAGE_QUIET_HOURS", "PAYSTAGE_REMINDER_FIRST_DAYS", "PAYSTAGE_REMINDER_EVERY_DAYS",
               "PAYSTAGE_REMINDER_MAX", "PAYSTAGE_CHANGE_ORDER_DAYS"),
-    "sending": ("PAYSTAGE_SMS_PER_SECOND", "PAYSTAGE_SEND_LEASE_SECONDS"),
+    "sending": ("PAYSTAGE_SMS_PER_SECOND", "PAYSTAGE_SEND_LEASE_SECONDS", "PAYSTAGE_DISPATCHERS"),
     "twilio": ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_MESSAGING_SERVICE_SID",
                "TWILIO_API_BASE_URL"),
     "telegram": ("TELEGRAM_BOT_TOKEN", "TELEGRAM_MODE", "TELEGRAM_WEBHOOK_SECRET", "TELEGRAM_API_BASE_URL",
@@ -99,6 +99,7 @@ class Settings:
     change_order_days: float = 7  # an unanswered change order expires after this long (reminded once, halfway)
     sms_per_second: float = 1.0  # per Twilio number; 0 turns pacing off
     send_lease: timedelta = timedelta(minutes=5)  # how long a dispatcher holds a claimed batch
+    dispatchers: int = 1  # sending threads in each worker: each has one text in flight
     twilio: Twilio | None = None  # None: texts are logged, not sent
     host: str = "127.0.0.1"
     port: int = 8000
@@ -151,6 +152,7 @@ class Settings:
             change_order_days=_positive(env, "PAYSTAGE_CHANGE_ORDER_DAYS", 7),
             sms_per_second=_number(env, "PAYSTAGE_SMS_PER_SECOND", 1),
             send_lease=timedelta(seconds=_number(env, "PAYSTAGE_SEND_LEASE_SECONDS", 300)),
+            dispatchers=_count(env, "PAYSTAGE_DISPATCHERS", 1),
             twilio=_twilio(env),
             host=env.get("HOST", "127.0.0.1"),
             port=_port(env.get("PORT", "8000")),
@@ -207,6 +209,13 @@ def _positive(env: dict[str, str], name: str, default: float) -> float:
     if value <= 0:
         raise SettingError(f"{name}={env[name]!r} must be a number of days above 0")
     return value
+
+
+def _count(env: dict[str, str], name: str, default: int) -> int:
+    value = _number(env, name, default)
+    if value < 1 or value != int(value):
+        raise SettingError(f"{name}={env[name]!r} must be a whole number, 1 or more")
+    return int(value)
 
 
 def _number(env: dict[str, str], name: str, default: float) -> float:

@@ -15,6 +15,13 @@ queues a message: the loop, the bot's /done and the web app of this process as
 soon as their transaction commits, and on PostgreSQL any other process too
 (a LISTEN; storage/wake.py). The poll stays as the safety net.
 
+A send waits for the provider's answer (a round trip to Twilio), so one
+dispatcher sends one text at a time. `dispatchers` threads send side by side,
+each claiming its own batch; each has at most one text in flight, so a worker
+killed mid-send may send that many texts twice (one with the default of one).
+They share one wake: whichever clears it drains after clearing, so no wake is
+lost.
+
 With online payments the worker also reconciles: every `reconcile_every`,
 and once at start, it applies what the payment provider could not deliver to
 the web app (down, or answering 500). An event is applied once however it
@@ -54,7 +61,7 @@ class Reconcile(Protocol):
 class Worker:
     def __init__(self, ctx: Context, dispatcher: Dispatcher, *, scan_every: timedelta = timedelta(seconds=30),
                  poll: float = 0.2, reconcile: Reconcile | None = None,
-                 reconcile_every: timedelta = timedelta(minutes=5)):
+                 reconcile_every: timedelta = timedelta(minutes=5), dispatchers: int = 1):
         self.ctx = ctx
         self.dispatcher = dispatcher
         self.scan_every = scan_every
@@ -67,7 +74,8 @@ class Worker:
         self._wake = threading.Event()
         self._scanning = threading.Lock()  # held for a whole scan, so stop() can wait for one in flight
         self._reconciling = threading.Lock()  # likewise for a reconciliation
-        self._thread = threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
+        self._threads = [threading.Thread(target=self._dispatch_until_stopped, name="dispatcher", daemon=True)
+                         for _ in range(dispatchers)]
         self._watch = None  # woken by what is queued, from start() to stop()
 
     def start(self) -> None:
@@ -78,8 +86,10 @@ class Worker:
             self.scheduler.add_job(self.reconcile, "interval", seconds=self.reconcile_every.total_seconds(),
                                    id="reconcile", replace_existing=True, next_run_time=self.ctx.clock())
         self.scheduler.start()
-        self._thread.start()
-        log.info("worker started: scan every %s, dispatcher polling every %.2fs%s", self.scan_every, self.poll,
+        for thread in self._threads:
+            thread.start()
+        log.info("worker started: scan every %s, %d dispatcher(s) polling every %.2fs%s", self.scan_every,
+                 len(self._threads), self.poll,
                  f", reconciling payments every {self.reconcile_every}" if self._reconcile else "")
 
     def stop(self) -> None:
@@ -90,7 +100,8 @@ class Worker:
         with self._scanning, self._reconciling:
             self.scheduler.shutdown(wait=False)
         self._wake.set()
-        self._thread.join()
+        for thread in self._threads:
+            thread.join()
         if self._watch:
             self._watch.close()
         log.info("worker stopped")

@@ -5,7 +5,6 @@ opted out or a number that cannot take texts is never retried; anything else (Tw
 credentials) is retried later, because a misconfiguration should not throw away customer messages.
 """
 
-import os
 import threading
 from urllib.parse import urlsplit
 
@@ -31,10 +30,11 @@ class BaseUrlHttpClient(TwilioHttpClient):
             raise ValueError(f"TWILIO_API_BASE_URL={base_url!r} must be a scheme and a host, like http://127.0.0.1:8080")
         self.last = threading.local()
         # requests reads the environment (proxies, CA bundle) again on every request: 15-20% of a send
-        # (docs/benchmarks.md, "Dispatch"); it is read once here instead, with the same meaning
-        self.proxy = self.proxy or requests.utils.get_environ_proxies(base_url or "https://api.twilio.com")
+        # (docs/benchmarks.md, "Dispatch"); requests reads it once here instead, with the same meaning
         if self.session is not None:
-            self.session.verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+            found = self.session.merge_environment_settings(base_url or "https://api.twilio.com", {}, None, None, None)
+            self.proxy = self.proxy or found["proxies"]
+            self.session.verify = found["verify"]
             self.session.trust_env = False
 
     def request(self, method, url, *args, **kwargs):

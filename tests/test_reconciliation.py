@@ -151,7 +151,7 @@ def test_a_stripe_outage_is_one_line_in_the_log_and_the_next_run_catches_up(live
         worker.reconcile()  # the next run
     [payment] = online_payments()
     assert payment.amount == 100_000 and receipts() == 1
-    assert worker._thread.is_alive() and worker.scheduler.get_job("reconcile") is not None
+    assert all(t.is_alive() for t in worker._threads) and worker.scheduler.get_job("reconcile") is not None
 
 
 def test_each_connected_accounts_missed_payments_are_asked_for_as_that_account(live, contractor, stripe_api, gateway):

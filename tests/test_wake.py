@@ -25,7 +25,7 @@ from core.quiet_hours import QuietHours
 from paystage.worker import Worker
 from sms.sender import TwilioSender
 from storage import wake
-from storage.models import db
+from storage.models import OutboxMessage, db
 from tests.databases import POSTGRES_URL
 
 UNPACED = DeliveryPolicy(quiet_hours=QuietHours.parse("off"), sms_interval=None, telegram_chat_interval=None,
@@ -46,12 +46,12 @@ def start_worker(database, twilio_api):
     """start_worker() -> a running Worker on the real clock, polling once a minute; all stopped afterwards."""
     workers = []
 
-    def start() -> Worker:
+    def start(dispatchers: int = 1) -> Worker:
         sms = TwilioSender(twilio_api.account_sid, twilio_api.auth_token, from_number="+14155550100",
                            api_base_url=twilio_api.base_url, timeout=5)
         ctx = Context(clock=system_clock, links=PaymentLinks("https://pay.example", "k"))
         worker = Worker(ctx, Dispatcher(system_clock, {"sms": sms, "telegram": LoggingSender("telegram")}, UNPACED),
-                        scan_every=timedelta(hours=1), poll=A_MINUTE)
+                        scan_every=timedelta(hours=1), poll=A_MINUTE, dispatchers=dispatchers)
         worker.start()
         workers.append(worker)
         time.sleep(SETTLE)
@@ -158,3 +158,18 @@ def test_a_listener_that_lost_its_connection_listens_again_and_wakes(database, m
 def listening_backends() -> int:
     return db.execute_sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
                           (f"LISTEN {wake.CHANNEL}",)).fetchone()[0]
+
+
+def test_several_dispatchers_of_one_worker_send_every_text_once_side_by_side(start_worker, twilio_api):
+    """PAYSTAGE_DISPATCHERS: threads sending side by side, each claiming its own batch, sharing one wake."""
+    twilio_api.latency = 0.05  # every answer takes this long: one dispatcher's sends arrive at least this far apart
+    start_worker(dispatchers=3)
+    with db.atomic():
+        for n in range(30):
+            queue_text(n)
+    twilio_api.wait_for(30, timeout=30)
+    time.sleep(SETTLE)  # a second copy of any would have arrived by now
+    assert sorted(m["to"] for m in twilio_api.messages) == sorted(f"+1415555{n:04d}" for n in range(30))
+    assert {state for (state,) in OutboxMessage.select(OutboxMessage.state).tuples()} == {"sent"}
+    arrivals = sorted(request["at"] for request in twilio_api.requests if request["method"] == "POST")
+    assert min(b - a for a, b in zip(arrivals, arrivals[1:])) < twilio_api.latency  # one came while another waited
