@@ -5,12 +5,9 @@ stored (``Milestone.due_at``) only once the plan is sent, so the scheduler's
 scan reads just the milestones a customer has been told about.
 """
 
-import sqlite3
 from contextlib import nullcontext
 from datetime import datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
-
-from peewee import SqliteDatabase
 
 from core.context import Context, ReminderPolicy
 from core.jobs import jobs_with_parties
@@ -19,6 +16,7 @@ from core.plan import Trigger, TriggerKind
 from core.reminders import warn_of_job
 from core.views import job_views, trigger_of
 from core.wording import customer_texts
+from storage.database import returns_rows
 from storage.models import Event, Job, Milestone, db
 
 
@@ -130,7 +128,3 @@ def _claim(scope, now: datetime, policy: ReminderPolicy) -> dict[int, int]:
             raise RuntimeError(f"claimed {changed} of the {len(claimed)} milestones read in the same transaction")
     return claimed
 
-
-def returns_rows() -> bool:
-    """Whether the database answers UPDATE ... RETURNING: PostgreSQL does, SQLite from 3.35."""
-    return not isinstance(db.obj, SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35, 0)

@@ -14,6 +14,7 @@ On a SQLite file one process at a time runs the loop and the dispatcher
 import fcntl
 import os
 import re
+import sqlite3
 import threading
 from collections import deque
 from pathlib import Path
@@ -149,6 +150,11 @@ class FairSqliteDatabase(SqliteDatabase):
         if getattr(self._mine, "held", False):
             self._mine.held = False
             self._writers.release()
+
+
+def returns_rows() -> bool:
+    """Whether the database answers UPDATE ... RETURNING: PostgreSQL does, SQLite from 3.35 (Debian 11 has 3.34)."""
+    return not isinstance(db.obj, SqliteDatabase) or sqlite3.sqlite_version_info >= (3, 35, 0)
 
 
 def sqlite_file(url: str) -> Path | None:

@@ -12,6 +12,7 @@ them.
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from storage.database import returns_rows
 from storage.models import Customer, Job, OutboxMessage, RateLimit, db
 
 
@@ -55,9 +56,18 @@ def _take(condition, now: datetime, lease: timedelta, limit: int) -> list[Outbox
            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit))
     if db.for_update:
         due = due.for_update(skip_locked=True)
-    due = due.cte("due")
     job_ref = Job.select(Job.ref).where(Job.id == OutboxMessage.job)
-    return list(OutboxMessage.update(state="sending", claimed_until=now + lease).with_cte(due)
+    taken = dict(state="sending", claimed_until=now + lease)
+    if not returns_rows():  # SQLite before 3.35: read, then update, in one write transaction (the only writer)
+        with db.atomic():
+            ids = [id for (id,) in due.tuples()]
+            if not ids:
+                return []
+            OutboxMessage.update(**taken).where(OutboxMessage.id.in_(ids)).execute()
+            return list(OutboxMessage.select(OutboxMessage, job_ref.alias("job_ref"))
+                        .where(OutboxMessage.id.in_(ids)).objects())
+    due = due.cte("due")
+    return list(OutboxMessage.update(**taken).with_cte(due)
                 .where(OutboxMessage.id.in_(due.select(due.c.id)))
                 .returning(OutboxMessage, job_ref.alias("job_ref")).objects())
 

@@ -4,6 +4,8 @@ needs; claims side by side never share a message; mark_sent's SQL leaves a row a
 import threading
 from datetime import timedelta
 
+import pytest
+
 from core.journal import enqueue
 from storage import outbox
 from storage.models import Customer, Job, OutboxMessage, db
@@ -11,12 +13,20 @@ from storage.models import Customer, Job, OutboxMessage, db
 LEASE = timedelta(minutes=5)
 
 
+@pytest.fixture(params=["returning", "read-then-update"])
+def claiming(request, monkeypatch, database):
+    """Both ways of claiming: UPDATE ... RETURNING, and the claim for a SQLite without it (before 3.35)."""
+    if request.param == "read-then-update":
+        monkeypatch.setattr(outbox, "returns_rows", lambda: False)
+    return request.param
+
+
 def queue(n: int, now, job=None, phone=None) -> None:
     assert enqueue(channel="sms", recipient=phone or f"+1415555{n:04d}", body=f"Text {n}", kind="test",
                    key=f"outbox:{n}", now=now, job=job)
 
 
-def test_a_claim_takes_at_most_a_batch_oldest_first_and_leases_it(ctx, clock):
+def test_a_claim_takes_at_most_a_batch_oldest_first_and_leases_it(ctx, clock, claiming):
     for n in range(25):
         queue(n, clock() - timedelta(seconds=25 - n))
     first = outbox.claim(clock(), LEASE, 10)
@@ -29,7 +39,7 @@ def test_a_claim_takes_at_most_a_batch_oldest_first_and_leases_it(ctx, clock):
     assert {(m.state, m.claimed_until) for m in OutboxMessage.select()} == {("sending", clock() + LEASE)}
 
 
-def test_a_claim_reads_each_messages_job_ref_and_whether_its_recipient_opted_out(ctx, clock, planned):
+def test_a_claim_reads_each_messages_job_ref_and_whether_its_recipient_opted_out(ctx, clock, planned, claiming):
     dana = Customer.get()
     Customer.update(opted_out_at=clock()).execute()
     queue(1, clock())  # no job, a phone no customer has
@@ -40,7 +50,7 @@ def test_a_claim_reads_each_messages_job_ref_and_whether_its_recipient_opted_out
     assert by_kind["test"].job_ref is None and not by_kind["test"].opted_out
 
 
-def test_claims_side_by_side_never_share_a_message(ctx, clock):
+def test_claims_side_by_side_never_share_a_message(ctx, clock, claiming):
     for n in range(200):
         queue(n, clock())
     taken: list[list[int]] = [[], [], []]
@@ -57,6 +67,17 @@ def test_claims_side_by_side_never_share_a_message(ctx, clock):
         thread.join(timeout=60)
     everything = [id for mine in taken for id in mine]
     assert sorted(everything) == sorted(m.id for m in OutboxMessage.select())  # each once, none twice
+
+
+def test_a_batch_its_dispatcher_died_with_is_taken_again_first_once_its_lease_ran_out(ctx, clock, claiming):
+    for n in range(12):
+        queue(n, clock() - timedelta(seconds=12 - n))
+    dead = outbox.claim(clock(), LEASE, 3)  # then its dispatcher died: no mark_sent
+    alive = outbox.claim(clock() + LEASE / 2, LEASE, 3)  # within the lease the dead one's batch is not free
+    assert [m.body for m in dead] == ["Text 0", "Text 1", "Text 2"]
+    assert [m.body for m in alive] == ["Text 3", "Text 4", "Text 5"]
+    again = outbox.claim(clock() + LEASE + timedelta(seconds=1), LEASE, 5)  # the dead one's lease ran out
+    assert [m.body for m in again] == ["Text 0", "Text 1", "Text 2", "Text 6", "Text 7"]
 
 
 def test_mark_sent_leaves_the_row_as_the_orms_update_does(ctx, clock, planned):
