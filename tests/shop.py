@@ -80,11 +80,16 @@ class Shop:
         return headers["Location"]
 
     def close(self):
-        """Stop serving. The sockets are closed on the server's own thread, between two waits: closed from here,
-        under a select() that was waiting on them, they killed that thread with EBADF now and then."""
-        try:
-            self.server.trigger.pull_trigger(lambda: wasyncore.close_all(self.server._map))
-        except OSError:
-            pass  # woken by a request thread meanwhile, the loop ran it already and closed the pipe pulled here
-        self.thread.join(timeout=5)
-        self.server.task_dispatcher.shutdown()
+        stop_serving(self.server, self.thread)
+
+
+def stop_serving(server, thread: threading.Thread) -> None:
+    """Stop a waitress server running on `thread`. The sockets are closed on the server's own thread, between two
+    waits: closed from here, under a select() that was waiting on them, they killed that thread with EBADF now and
+    then."""
+    try:
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+    except OSError:
+        pass  # woken by a request thread meanwhile, the loop ran it already and closed the pipe pulled here
+    thread.join(timeout=5)
+    server.task_dispatcher.shutdown()

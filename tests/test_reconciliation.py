@@ -29,6 +29,7 @@ from sms.reconciliation import Reconciliation
 from sms.stripe_gateway import StripeGateway
 from storage.models import Contractor, OutboxMessage, Payment, ProviderEvent
 from tests.run_harness import free_port
+from tests.shop import stop_serving
 from tests.test_pay_from_page import Shop, request, wait_for
 
 ALWAYS = DeliveryPolicy(quiet_hours=QuietHours.parse("off"), sms_interval=None, telegram_chat_interval=None,
@@ -121,9 +122,7 @@ def test_a_payment_made_while_the_web_app_was_down_is_recorded_once(live, contra
         [retried] = stripe_api.retry_undelivered()
         assert retried["status"] == 200  # the restarted app takes it: a duplicate, answered 200
     finally:
-        server.close()
-        server.task_dispatcher.shutdown()
-        thread.join(timeout=5)
+        stop_serving(server, thread)
     assert gateway.missed_events(system_clock() - timedelta(hours=1)) == []
     [payment] = online_payments()
     assert payment.amount == 100_000
