@@ -29,7 +29,7 @@ from typing import Callable, Protocol
 
 from core.clock import Clock
 from core.delivery import DeliveryError, Outgoing, Sender
-from core.jobs import opted_out
+from core.jobs import opted_out, opted_out_among
 from core.journal import tell_contractor
 from core.quiet_hours import QuietHours
 from core.wording.language import _, speaking
@@ -80,8 +80,8 @@ def _unobserved(channel: str, outcome: str, waited: timedelta | None) -> None:
 
 
 class _Batch:
-    """Who among a claimed batch's recipients opted out of texts (STOP): read with the claim, one query for the
-    whole batch rather than one a text.
+    """Who among a claimed batch's recipients opted out of texts (STOP): read right after the claim, one query for
+    the whole batch rather than one a text.
 
     That read serves the sends that start within STOPS_READ_FOR of it (unpaced, a whole batch); a later send
     (paced, or behind a slow Twilio) looks its recipient up again, as every send did before. A send refused
@@ -89,7 +89,7 @@ class _Batch:
     """
 
     def __init__(self, claimed: list[OutboxMessage], read_at: datetime):
-        self.stopped = {message.recipient for message in claimed if message.opted_out}
+        self.stopped = opted_out_among({message.recipient for message in claimed if message.channel == "sms"})
         self.read_at = read_at
 
     def opted_out(self, recipient: str, now: datetime) -> bool:

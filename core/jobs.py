@@ -206,7 +206,15 @@ def _new_ref() -> str:
 
 def opted_out(phone: str) -> bool:
     """Did the customer texting from `phone` reply STOP (to any contractor: Twilio blocks the number for all)?"""
-    return Customer.select().where(Customer.phone == phone, Customer.opted_out_at.is_null(False)).exists()
+    return bool(opted_out_among({phone}))
+
+
+def opted_out_among(phones: set[str]) -> set[str]:
+    """Those of `phones` a customer replied STOP from: `opted_out` for a batch of texts, in one query."""
+    if not phones:
+        return set()
+    return {phone for (phone,) in Customer.select(Customer.phone)
+            .where(Customer.phone.in_(list(phones)), Customer.opted_out_at.is_null(False)).tuples()}
 
 
 def contractor_of(actor: Actor) -> Contractor:

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 
 from storage.database import returns_rows
-from storage.models import Customer, Job, OutboxMessage, RateLimit, db
+from storage.models import Job, OutboxMessage, RateLimit, db
 
 
 def _pending(now: datetime):
@@ -30,18 +30,13 @@ def claim(now: datetime, lease: timedelta, limit: int) -> list[OutboxMessage]:
 
     Abandoned messages first (rare, and few: at most a batch per dead dispatcher), then pending ones, each in one
     statement whose condition reads the (state, next_attempt_at, id) index in order: an OR of the two made the
-    database sort every due text to pick ten (docs/benchmarks.md, "Dispatch"). Each comes with what sending it needs
-    besides its row: `job_ref` (its job's ref, for the log; None without a job) and `opted_out` (whether a customer
-    with its phone texted STOP), read in one more query for the batch (SQLite would scan the customers for each row
-    if the UPDATE returned that too).
+    database sort every due text to pick ten (docs/benchmarks.md, "Dispatch"). Each comes with its job's ref,
+    `job_ref`, for the log (None without a job).
     """
     claimed = _take(_abandoned(now), now, lease, limit)
     if len(claimed) < limit:
         claimed += _take(_pending(now), now, lease, limit - len(claimed))
     claimed.sort(key=lambda message: (message.next_attempt_at, message.id))
-    stopped = _opted_out({message.recipient for message in claimed if message.channel == "sms"})
-    for message in claimed:
-        message.opted_out = message.recipient in stopped
     return claimed
 
 
@@ -70,14 +65,6 @@ def _take(condition, now: datetime, lease: timedelta, limit: int) -> list[Outbox
     return list(OutboxMessage.update(**taken).with_cte(due)
                 .where(OutboxMessage.id.in_(due.select(due.c.id)))
                 .returning(OutboxMessage, job_ref.alias("job_ref")).objects())
-
-
-def _opted_out(phones: set[str]) -> set[str]:
-    """Those of `phones` a customer texted STOP from (to any contractor: Twilio blocks the number for all)."""
-    if not phones:
-        return set()
-    return {phone for (phone,) in Customer.select(Customer.phone)
-            .where(Customer.phone.in_(list(phones)), Customer.opted_out_at.is_null(False)).tuples()}
 
 
 def _settle(message_id: int, **fields) -> bool:
